@@ -1,0 +1,1106 @@
+/*
+ * config.c - the strict INI parser behind config.h.
+ *
+ * Everything a key is (its section, type, bounds, default, whether it is
+ * required or a list, where it is stored) lives in ONE table, keys[]
+ * below.  The parser walks the text one line at a time; rules that span
+ * keys or sections (allowed_uids needs allow_other, a view's workspace
+ * must exist, mountpoints are unique) are checked in section_end() and
+ * finish().
+ *
+ * config_parse() is pure: no I/O, no globals.  The first error stops the
+ * parse; everything allocated so far hangs off the config being built, so
+ * one config_free() releases it.
+ *
+ * User syntax and every key are documented in docs/config.md.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/err.h"
+
+#define CONFIG_MAX_SIZE (1024 * 1024) /* config_load() refuses bigger files */
+#define SHOW_MAX        64            /* user text bytes quoted in errors */
+/* The largest uid: (uid_t)-1 means "no uid" to the kernel. */
+#define UID_MAXV  ((unsigned long long)(uid_t)-1 - 1)
+#define BOOL_RULE "true/false, yes/no, on/off, 1/0"
+#define ID_RULE   "[A-Za-z0-9._-]{1,64}, not \".\" or \"..\""
+
+enum sect { SEC_SERVER, SEC_WORKSPACE, SEC_VIEW, SEC_FS, SEC_COUNT_ };
+enum vtype { V_PATH, V_ID, V_BOOL, V_UINT, V_UIDS };
+
+#define K_REQUIRED 0x1 /* must be set in every section of its kind */
+#define K_LIST     0x2 /* may be repeated; each occurrence appends */
+
+static const struct {
+	const char *name;
+	int named; /* [kind "NAME"] (1) or plain [kind] (0) */
+} sections[SEC_COUNT_] = {
+	[SEC_SERVER] = { "server", 0 },
+	[SEC_WORKSPACE] = { "workspace", 1 },
+	[SEC_VIEW] = { "view", 1 },
+	[SEC_FS] = { "fs", 0 },
+};
+
+struct keydef {
+	enum sect sect;
+	const char *name;
+	enum vtype type;
+	int flags;
+	unsigned long long min, max; /* V_UINT and V_UIDS bounds */
+	const char *def; /* default, parsed like a value; NULL: none */
+	size_t off;      /* field in the section's struct */
+	size_t noff;     /* V_UIDS: the element count field */
+};
+
+enum {
+	K_STATE_DIR,
+	K_ROOT,
+	K_EXT_WRITERS,
+	K_WORKSPACE,
+	K_AGENT,
+	K_ROLE,
+	K_MOUNTPOINT,
+	K_ALLOW_OTHER,
+	K_ALLOWED_UIDS,
+	K_CACHE_TIMEOUT,
+	K_FD_CACHE,
+	K_THREADS,
+	K_WRITEBACK,
+	K_COUNT_
+};
+
+#define SRV(f)  offsetof(struct sn_config, f)
+#define WSP(f)  offsetof(struct sn_cfg_workspace, f)
+#define VIEW(f) offsetof(struct sn_cfg_view, f)
+#define FS(f)   offsetof(struct sn_cfg_fs, f)
+#define REQ     K_REQUIRED
+#define LIST    K_LIST
+
+/*
+ * The one table of keys.  Each row:
+ *	[index] = { section, key, type, flags, min, max, default,
+ *	    field, count field (lists only) },
+ * Rules across keys live in section_end() and finish().
+ */
+/* clang-format off */
+static const struct keydef keys[K_COUNT_] = {
+	[K_STATE_DIR] = { SEC_SERVER, "state_dir", V_PATH, 0, 0, 0, NULL,
+	    SRV(state_dir), 0 },
+
+	[K_ROOT] = { SEC_WORKSPACE, "root", V_PATH, 0, 0, 0, NULL,
+	    WSP(root), 0 },
+	[K_EXT_WRITERS] = { SEC_WORKSPACE, "external_writers", V_BOOL, 0, 0, 0,
+	    "false", WSP(external_writers), 0 },
+
+	[K_WORKSPACE] = { SEC_VIEW, "workspace", V_ID, REQ, 0, 0, NULL,
+	    VIEW(workspace), 0 },
+	[K_AGENT] = { SEC_VIEW, "agent", V_ID, REQ, 0, 0, NULL,
+	    VIEW(agent), 0 },
+	[K_ROLE] = { SEC_VIEW, "role", V_ID, 0, 0, 0, "Dev",
+	    VIEW(role), 0 },
+	[K_MOUNTPOINT] = { SEC_VIEW, "mountpoint", V_PATH, REQ, 0, 0, NULL,
+	    VIEW(mountpoint), 0 },
+	[K_ALLOW_OTHER] = { SEC_VIEW, "allow_other", V_BOOL, 0, 0, 0, "false",
+	    VIEW(allow_other), 0 },
+	[K_ALLOWED_UIDS] = { SEC_VIEW, "allowed_uids", V_UIDS, LIST, 0,
+	    UID_MAXV, NULL, VIEW(allowed_uids), VIEW(n_allowed_uids) },
+
+	[K_CACHE_TIMEOUT] = { SEC_FS, "cache_timeout", V_UINT, 0, 0, 31536000,
+	    "86400", FS(cache_timeout), 0 },
+	[K_FD_CACHE] = { SEC_FS, "fd_cache", V_UINT, 0, 64, 100000, "4096",
+	    FS(fd_cache), 0 },
+	[K_THREADS] = { SEC_FS, "threads", V_UINT, 0, 1, 256, "8",
+	    FS(threads), 0 },
+	[K_WRITEBACK] = { SEC_FS, "writeback_cache", V_BOOL, 0, 0, 0, "true",
+	    FS(writeback_cache), 0 },
+};
+/* clang-format on */
+
+/* One section met in the text. */
+struct section {
+	enum sect sect;
+	size_t idx;                 /* into cfg->workspaces or cfg->views */
+	unsigned line;              /* of the header */
+	unsigned keyline[K_COUNT_]; /* line each key was first set on */
+};
+
+/* A small hash set of (tag, string): section names and mountpoints. */
+#define TAG_MOUNT SEC_COUNT_
+struct name {
+	const char *s; /* NULL: free slot */
+	size_t n;
+	int tag; /* an enum sect, or TAG_MOUNT */
+	unsigned line;
+	size_t idx;
+};
+struct names {
+	struct name *v;
+	size_t cap; /* 0 or a power of two */
+	size_t n;
+};
+
+struct parser {
+	struct sn_config *cfg;
+	char file[256]; /* name for messages, made printable */
+	char *err;
+	size_t errlen;
+	struct section *secs;
+	size_t nsecs, capsecs;
+	size_t capws, capviews;
+	struct names names;
+};
+
+static int fail(struct parser *, unsigned, const char *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n > 0 && is_blank(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_blank((*s)[*n - 1]))
+		(*n)--;
+}
+
+static int
+eqn(const char *s, size_t n, const char *word)
+{
+	return strlen(word) == n && memcmp(s, word, n) == 0;
+}
+
+static char *
+xstrndup(const char *s, size_t n)
+{
+	char *d;
+
+	if (n == SIZE_MAX || (d = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* Make room for need elements of size bytes; NULL (v untouched) on failure. */
+static void *
+grow(void *v, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (need <= *cap)
+		return v;
+	ncap = *cap > 0 ? *cap : 8;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return NULL;
+		ncap *= 2;
+	}
+	if (ncap > SIZE_MAX / size)
+		return NULL;
+	if ((nv = realloc(v, ncap * size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return nv;
+}
+
+/*
+ * Copy user text s[0..n) into dst for an error message: control bytes
+ * become '?', and text longer than fits is cut and marked with "...".
+ */
+static void
+show(char *dst, size_t dstlen, const char *s, size_t n)
+{
+	size_t i, max;
+	unsigned char c;
+
+	if (dstlen < 5) {
+		if (dstlen > 0)
+			dst[0] = '\0';
+		return;
+	}
+	max = dstlen - 4;
+	for (i = 0; s != NULL && i < n && i < max; i++) {
+		c = (unsigned char)s[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (s != NULL && i < n) {
+		memcpy(dst + i, "...", 3);
+		i += 3;
+	}
+	dst[i] = '\0';
+}
+
+static int
+valid_id_n(const char *s, size_t n)
+{
+	size_t i;
+	char c;
+
+	if (n == 0 || n > SN_ID_MAX)
+		return 0;
+	if (eqn(s, n, ".") || eqn(s, n, ".."))
+		return 0;
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		        (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		        c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- the names hash set ---------------------------------------------- */
+
+static uint64_t
+names_hash(int tag, const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	size_t i;
+
+	h = (h ^ (unsigned)tag) * 0x100000001b3ULL;
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static const struct name *
+names_find(const struct names *ns, int tag, const char *s, size_t n)
+{
+	size_t i, mask;
+
+	if (ns->cap == 0)
+		return NULL;
+	mask = ns->cap - 1;
+	for (i = names_hash(tag, s, n) & mask; ns->v[i].s != NULL;
+	     i = (i + 1) & mask) {
+		if (ns->v[i].tag == tag && ns->v[i].n == n &&
+		    memcmp(ns->v[i].s, s, n) == 0)
+			return &ns->v[i];
+	}
+	return NULL;
+}
+
+static void
+names_put(struct name *v, size_t cap, const struct name *e)
+{
+	size_t i;
+
+	for (i = names_hash(e->tag, e->s, e->n) & (cap - 1); v[i].s != NULL;
+	     i = (i + 1) & (cap - 1))
+		;
+	v[i] = *e;
+}
+
+/* Add e (not already there); e->s must outlive the set. */
+static int
+names_add(struct names *ns, const struct name *e)
+{
+	struct name *nv;
+	size_t i, ncap;
+
+	if (ns->n + 1 > ns->cap / 2) {
+		ncap = ns->cap > 0 ? ns->cap * 2 : 16;
+		if (ncap < ns->cap || (nv = calloc(ncap, sizeof(*nv))) == NULL)
+			return SN_ENOMEM;
+		for (i = 0; i < ns->cap; i++) {
+			if (ns->v[i].s != NULL)
+				names_put(nv, ncap, &ns->v[i]);
+		}
+		free(ns->v);
+		ns->v = nv;
+		ns->cap = ncap;
+	}
+	names_put(ns->v, ns->cap, e);
+	ns->n++;
+	return 0;
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+int
+config_valid_id(const char *s)
+{
+	if (s == NULL)
+		return 0;
+	return valid_id_n(s, strnlen(s, SN_ID_MAX + 1));
+}
+
+int
+config_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	if (s == NULL)
+		return SN_EINVAL;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return SN_EINVAL;
+}
+
+int
+config_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+    unsigned long long *out)
+{
+	unsigned long long v;
+	const char *p;
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return SN_EINVAL;
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return SN_EINVAL;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return SN_EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return SN_ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* Append a "1, 2, 3" list to a uid_t array; nothing is appended on error. */
+static int
+set_uids(const struct keydef *k, char *base, const char *v, char *why,
+    size_t whylen)
+{
+	uid_t **vp = (uid_t **)(void *)(base + k->off);
+	size_t *np = (size_t *)(void *)(base + k->noff);
+	unsigned long long u;
+	const char *s, *comma;
+	char q[SHOW_MAX + 4], *tmp;
+	size_t count = 1, n, i;
+	uid_t *nv;
+	int rc;
+
+	for (s = v; (s = strchr(s, ',')) != NULL; s++)
+		count++;
+	if (count > SIZE_MAX / sizeof(**vp) ||
+	    *np > SIZE_MAX / sizeof(**vp) - count)
+		return SN_ENOMEM;
+	if ((nv = realloc(*vp, (*np + count) * sizeof(**vp))) == NULL)
+		return SN_ENOMEM;
+	*vp = nv;
+	for (i = 0, s = v;; i++) {
+		comma = strchr(s, ',');
+		n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		trim(&s, &n);
+		if (n == 0) {
+			snprintf(why, whylen, "empty element in uid list");
+			return SN_EINVAL;
+		}
+		if ((tmp = xstrndup(s, n)) == NULL)
+			return SN_ENOMEM;
+		rc = config_parse_uint(tmp, k->min, k->max, &u);
+		free(tmp);
+		if (rc != 0) {
+			show(q, sizeof(q), s, n);
+			snprintf(why, whylen, "\"%s\" is not a uid (0..%llu)",
+			    q, k->max);
+			return SN_EINVAL;
+		}
+		nv[*np + i] = (uid_t)u;
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	*np += count;
+	return 0;
+}
+
+/*
+ * Store value v (NUL-terminated, already trimmed) of key k into the
+ * section struct at base.  0, SN_ENOMEM, or SN_EINVAL with why filled.
+ */
+static int
+set_value(const struct keydef *k, void *basep, const char *v, char *why,
+    size_t whylen)
+{
+	char *base = basep, **sp, *dup, q[SHOW_MAX + 4];
+	unsigned long long u;
+	int b, rc;
+
+	show(q, sizeof(q), v, strlen(v));
+	if (*v == '\0') {
+		snprintf(why, whylen, "empty value");
+		return SN_EINVAL;
+	}
+	switch (k->type) {
+	case V_ID:
+		if (!config_valid_id(v)) {
+			snprintf(why, whylen, "\"%s\" is not a valid id (%s)",
+			    q, ID_RULE);
+			return SN_EINVAL;
+		}
+		/* FALLTHROUGH */
+	case V_PATH:
+		if ((dup = strdup(v)) == NULL)
+			return SN_ENOMEM;
+		sp = (char **)(void *)(base + k->off);
+		free(*sp);
+		*sp = dup;
+		return 0;
+	case V_BOOL:
+		if (config_parse_bool(v, &b) != 0) {
+			snprintf(why, whylen, "\"%s\" is not a boolean (%s)", q,
+			    BOOL_RULE);
+			return SN_EINVAL;
+		}
+		*(int *)(void *)(base + k->off) = b;
+		return 0;
+	case V_UINT:
+		rc = config_parse_uint(v, k->min, k->max, &u);
+		if (rc == SN_ERANGE) {
+			snprintf(why, whylen,
+			    "\"%s\" is out of range (%llu..%llu)", q, k->min,
+			    k->max);
+			return SN_EINVAL;
+		}
+		if (rc != 0) {
+			snprintf(why, whylen,
+			    "\"%s\" is not a decimal number (%llu..%llu)", q,
+			    k->min, k->max);
+			return SN_EINVAL;
+		}
+		*(unsigned *)(void *)(base + k->off) = (unsigned)u;
+		return 0;
+	case V_UIDS: return set_uids(k, base, v, why, whylen);
+	}
+	snprintf(why, whylen, "internal error: bad key type");
+	return SN_EINVAL;
+}
+
+/* Set the table's defaults for every key of section kind sect. */
+static int
+apply_defaults(enum sect sect, void *base)
+{
+	char why[256];
+	size_t k;
+	int rc;
+
+	for (k = 0; k < K_COUNT_; k++) {
+		if (keys[k].sect != sect || keys[k].def == NULL)
+			continue;
+		if ((rc = set_value(&keys[k], base, keys[k].def, why,
+		         sizeof(why))) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- error messages --------------------------------------------------- */
+
+/* "[kind \"name\"] key"; each part optional (NULL), user text cleaned. */
+static void
+where(char *buf, size_t len, const char *kind, size_t kindlen, const char *name,
+    size_t namelen, const char *key, size_t keylen)
+{
+	char k[SHOW_MAX + 4], nm[SHOW_MAX + 4], ky[SHOW_MAX + 4];
+
+	show(k, sizeof(k), kind, kindlen);
+	show(nm, sizeof(nm), name, namelen);
+	show(ky, sizeof(ky), key, keylen);
+	if (kind != NULL && name != NULL)
+		snprintf(buf, len, "[%s \"%s\"]%s%s", k, nm,
+		    key != NULL ? " " : "", ky);
+	else if (kind != NULL)
+		snprintf(buf, len, "[%s]%s%s", k, key != NULL ? " " : "", ky);
+	else
+		snprintf(buf, len, "%s", ky);
+}
+
+static const char *
+sec_name(const struct parser *p, const struct section *s)
+{
+	if (s->sect == SEC_WORKSPACE)
+		return p->cfg->workspaces[s->idx].id;
+	if (s->sect == SEC_VIEW)
+		return p->cfg->views[s->idx].name;
+	return NULL;
+}
+
+static void
+where_sec(const struct parser *p, char *buf, size_t len,
+    const struct section *s, const char *key, size_t keylen)
+{
+	const char *name;
+
+	if (s == NULL) {
+		where(buf, len, NULL, 0, NULL, 0, key, keylen);
+		return;
+	}
+	name = sec_name(p, s);
+	where(buf, len, sections[s->sect].name, strlen(sections[s->sect].name),
+	    name, name != NULL ? strlen(name) : 0, key, keylen);
+}
+
+/* Format "FILE:LINE: WHERE: why" into the caller's buffer. */
+static int
+fail(struct parser *p, unsigned line, const char *wh, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (p->errlen == 0)
+		return SN_ECONFIG;
+	if (wh != NULL && *wh != '\0')
+		snprintf(p->err, p->errlen, "%s:%u: %s: %s", p->file, line, wh,
+		    why);
+	else
+		snprintf(p->err, p->errlen, "%s:%u: %s", p->file, line, why);
+	return SN_ECONFIG;
+}
+
+static int
+nomem(struct parser *p)
+{
+	if (p->errlen > 0)
+		snprintf(p->err, p->errlen, "%s: out of memory", p->file);
+	return SN_ENOMEM;
+}
+
+/* ---- the parser ------------------------------------------------------- */
+
+static struct section *
+cur_section(struct parser *p)
+{
+	return p->nsecs > 0 ? &p->secs[p->nsecs - 1] : NULL;
+}
+
+static void *
+sec_base(struct parser *p, const struct section *s)
+{
+	switch (s->sect) {
+	case SEC_SERVER: return p->cfg;
+	case SEC_WORKSPACE: return &p->cfg->workspaces[s->idx];
+	case SEC_VIEW: return &p->cfg->views[s->idx];
+	default: return &p->cfg->fs;
+	}
+}
+
+/* Checks when a section is complete: required keys, allowed_uids. */
+static int
+section_end(struct parser *p)
+{
+	struct section *s = cur_section(p);
+	const struct sn_cfg_view *v;
+	char wh[256];
+	size_t k;
+
+	if (s == NULL)
+		return 0;
+	for (k = 0; k < K_COUNT_; k++) {
+		if (keys[k].sect != s->sect || !(keys[k].flags & K_REQUIRED) ||
+		    s->keyline[k] != 0)
+			continue;
+		where_sec(p, wh, sizeof(wh), s, keys[k].name,
+		    strlen(keys[k].name));
+		return fail(p, s->line, wh, "missing required key");
+	}
+	if (s->sect == SEC_VIEW) {
+		v = &p->cfg->views[s->idx];
+		if (v->n_allowed_uids > 0 && !v->allow_other) {
+			where_sec(p, wh, sizeof(wh), s, "allowed_uids",
+			    strlen("allowed_uids"));
+			return fail(p, s->keyline[K_ALLOWED_UIDS], wh,
+			    "only allowed with allow_other = true");
+		}
+	}
+	return 0;
+}
+
+static int
+new_section(struct parser *p, enum sect sect, const char *name, size_t namelen,
+    unsigned line)
+{
+	struct sn_config *cfg = p->cfg;
+	struct sn_cfg_workspace *ws;
+	struct sn_cfg_view *views;
+	struct section *secs, *s;
+	struct name e;
+	char *id = NULL;
+	void *base = NULL;
+	int rc;
+
+	if ((secs = grow(p->secs, &p->capsecs, p->nsecs + 1, sizeof(*secs))) ==
+	    NULL)
+		return nomem(p);
+	p->secs = secs;
+	s = &secs[p->nsecs];
+	memset(s, 0, sizeof(*s));
+	s->sect = sect;
+	s->line = line;
+	if (sect == SEC_WORKSPACE) {
+		if ((ws = grow(cfg->workspaces, &p->capws,
+		         cfg->n_workspaces + 1, sizeof(*ws))) == NULL)
+			return nomem(p);
+		cfg->workspaces = ws;
+		s->idx = cfg->n_workspaces++;
+		memset(&ws[s->idx], 0, sizeof(ws[s->idx]));
+		if ((id = ws[s->idx].id = xstrndup(name, namelen)) == NULL)
+			return nomem(p);
+		ws[s->idx].line = line;
+		base = &ws[s->idx];
+	} else if (sect == SEC_VIEW) {
+		if ((views = grow(cfg->views, &p->capviews, cfg->n_views + 1,
+		         sizeof(*views))) == NULL)
+			return nomem(p);
+		cfg->views = views;
+		s->idx = cfg->n_views++;
+		memset(&views[s->idx], 0, sizeof(views[s->idx]));
+		if ((id = views[s->idx].name = xstrndup(name, namelen)) == NULL)
+			return nomem(p);
+		views[s->idx].line = line;
+		base = &views[s->idx];
+	}
+	p->nsecs++;
+
+	memset(&e, 0, sizeof(e));
+	e.s = id != NULL ? id : "";
+	e.n = id != NULL ? namelen : 0;
+	e.tag = (int)sect;
+	e.line = line;
+	e.idx = s->idx;
+	if (names_add(&p->names, &e) != 0)
+		return nomem(p);
+	/* [server] and [fs] got their defaults when the config was made. */
+	if (base != NULL && (rc = apply_defaults(sect, base)) != 0)
+		return rc == SN_ENOMEM ?
+		    nomem(p) :
+		    fail(p, line, NULL, "internal error: bad default");
+	return 0;
+}
+
+static int
+parse_header(struct parser *p, const char *s, size_t n, unsigned line)
+{
+	const char *in, *rest, *name = NULL;
+	size_t inlen, kindlen, restlen, namelen = 0;
+	const struct name *dup;
+	char wh[256];
+	int sect, rc;
+
+	if ((rc = section_end(p)) != 0)
+		return rc;
+	if (n < 2 || s[n - 1] != ']')
+		goto malformed;
+	in = s + 1;
+	inlen = n - 2;
+	trim(&in, &inlen);
+	for (kindlen = 0; kindlen < inlen && !is_blank(in[kindlen]); kindlen++)
+		;
+	if (kindlen == 0)
+		goto malformed;
+	rest = in + kindlen;
+	restlen = inlen - kindlen;
+	trim(&rest, &restlen);
+	if (restlen > 0) {
+		if (restlen < 2 || rest[0] != '"' || rest[restlen - 1] != '"' ||
+		    memchr(rest + 1, '"', restlen - 2) != NULL)
+			goto malformed;
+		name = rest + 1;
+		namelen = restlen - 2;
+	}
+
+	where(wh, sizeof(wh), in, kindlen, name, namelen, NULL, 0);
+	for (sect = 0; sect < SEC_COUNT_; sect++) {
+		if (eqn(in, kindlen, sections[sect].name))
+			break;
+	}
+	if (sect == SEC_COUNT_)
+		return fail(p, line, wh,
+		    "unknown section (want [server], "
+		    "[workspace \"ID\"], [view \"NAME\"] or [fs])");
+	if (sections[sect].named && name == NULL)
+		return fail(p, line, wh, "section needs a name: [%s \"NAME\"]",
+		    sections[sect].name);
+	if (!sections[sect].named && name != NULL)
+		return fail(p, line, wh, "section takes no name: [%s]",
+		    sections[sect].name);
+	if (name != NULL && !valid_id_n(name, namelen))
+		return fail(p, line, wh, "invalid name (%s)", ID_RULE);
+	if ((dup = names_find(&p->names, sect, name != NULL ? name : "",
+	         namelen)) != NULL)
+		return fail(p, line, wh, "repeated section (first at line %u)",
+		    dup->line);
+	return new_section(p, (enum sect)sect, name, namelen, line);
+
+malformed:
+	return fail(p, line, NULL,
+	    "malformed section header (want [kind] or [kind \"NAME\"])");
+}
+
+static int
+parse_kv(struct parser *p, const char *s, size_t n, unsigned line)
+{
+	struct section *sec = cur_section(p);
+	const char *eq, *key, *val;
+	size_t keylen, vallen, k;
+	char wh[256], why[512], *copy;
+	int rc;
+
+	if ((eq = memchr(s, '=', n)) == NULL) {
+		where_sec(p, wh, sizeof(wh), sec, NULL, 0);
+		return fail(p, line, wh,
+		    "malformed line (want key = value or [section])");
+	}
+	key = s;
+	keylen = (size_t)(eq - s);
+	trim(&key, &keylen);
+	val = eq + 1;
+	vallen = n - (size_t)(val - s);
+	trim(&val, &vallen);
+	if (keylen == 0) {
+		where_sec(p, wh, sizeof(wh), sec, NULL, 0);
+		return fail(p, line, wh, "missing key name before '='");
+	}
+	where_sec(p, wh, sizeof(wh), sec, key, keylen);
+	if (sec == NULL)
+		return fail(p, line, wh, "key outside any section");
+	for (k = 0; k < K_COUNT_; k++) {
+		if (keys[k].sect == sec->sect && eqn(key, keylen, keys[k].name))
+			break;
+	}
+	if (k == K_COUNT_)
+		return fail(p, line, wh, "unknown key in [%s]",
+		    sections[sec->sect].name);
+	if (sec->keyline[k] != 0 && !(keys[k].flags & K_LIST))
+		return fail(p, line, wh, "repeated key (first at line %u)",
+		    sec->keyline[k]);
+	if ((copy = xstrndup(val, vallen)) == NULL)
+		return nomem(p);
+	rc = set_value(&keys[k], sec_base(p, sec), copy, why, sizeof(why));
+	free(copy);
+	if (rc == SN_ENOMEM)
+		return nomem(p);
+	if (rc != 0)
+		return fail(p, line, wh, "%s", why);
+	if (sec->keyline[k] == 0)
+		sec->keyline[k] = line;
+	return 0;
+}
+
+static int
+parse_line(struct parser *p, const char *s, size_t n, unsigned line)
+{
+	if (n > 0 && s[n - 1] == '\r') /* CRLF */
+		n--;
+	trim(&s, &n);
+	if (n == 0 || s[0] == '#' || s[0] == ';')
+		return 0;
+	if (s[0] == '[')
+		return parse_header(p, s, n, line);
+	return parse_kv(p, s, n, line);
+}
+
+/* Whole-file rules: views name known workspaces, mountpoints unique. */
+static int
+finish(struct parser *p)
+{
+	const struct sn_cfg_view *v;
+	const struct section *s;
+	const struct name *dup;
+	struct name e;
+	char wh[256], q[SHOW_MAX + 4];
+	size_t i;
+	int rc;
+
+	if ((rc = section_end(p)) != 0)
+		return rc;
+	for (i = 0; i < p->nsecs; i++) {
+		s = &p->secs[i];
+		if (s->sect != SEC_VIEW)
+			continue;
+		v = &p->cfg->views[s->idx];
+		if (names_find(&p->names, SEC_WORKSPACE, v->workspace,
+		        strlen(v->workspace)) == NULL) {
+			where_sec(p, wh, sizeof(wh), s, "workspace",
+			    strlen("workspace"));
+			show(q, sizeof(q), v->workspace, strlen(v->workspace));
+			return fail(p, s->keyline[K_WORKSPACE], wh,
+			    "no [workspace \"%s\"] in this file", q);
+		}
+		memset(&e, 0, sizeof(e));
+		e.s = v->mountpoint;
+		e.n = strlen(v->mountpoint);
+		e.tag = TAG_MOUNT;
+		e.line = s->keyline[K_MOUNTPOINT];
+		e.idx = s->idx;
+		if ((dup = names_find(&p->names, e.tag, e.s, e.n)) != NULL) {
+			where_sec(p, wh, sizeof(wh), s, "mountpoint",
+			    strlen("mountpoint"));
+			show(q, sizeof(q), e.s, e.n);
+			return fail(p, e.line, wh,
+			    "\"%s\" is already the mountpoint of "
+			    "[view \"%s\"] (line %u)",
+			    q, p->cfg->views[dup->idx].name, dup->line);
+		}
+		if (names_add(&p->names, &e) != 0)
+			return nomem(p);
+	}
+	return 0;
+}
+
+int
+config_parse(const char *text, size_t len, const char *name,
+    struct sn_config **out, char *err, size_t errlen)
+{
+	struct parser p;
+	const char *s, *nl, *nul;
+	size_t rem, n;
+	unsigned line = 0;
+	int rc;
+
+	if (out == NULL)
+		return SN_EINVAL;
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	if (err != NULL && errlen > 0) {
+		err[0] = '\0';
+		p.err = err;
+		p.errlen = errlen;
+	}
+	if (name == NULL)
+		name = "(config)";
+	show(p.file, sizeof(p.file), name, strlen(name));
+	if (text == NULL && len > 0)
+		return fail(&p, 0, NULL, "no text");
+
+	if ((p.cfg = calloc(1, sizeof(*p.cfg))) == NULL ||
+	    (p.cfg->path = strdup(name)) == NULL ||
+	    apply_defaults(SEC_FS, &p.cfg->fs) != 0) {
+		rc = nomem(&p);
+		goto out;
+	}
+	if (len > 0 && (nul = memchr(text, '\0', len)) != NULL) {
+		for (s = text, line = 1;
+		     (s = memchr(s, '\n', (size_t)(nul - s))) != NULL; s++)
+			line++;
+		rc = fail(&p, line, NULL, "NUL byte in the text");
+		goto out;
+	}
+	for (s = text, rem = len; rem > 0; s = nl + 1, rem -= n + 1) {
+		nl = memchr(s, '\n', rem);
+		n = nl != NULL ? (size_t)(nl - s) : rem;
+		if (line == UINT_MAX) {
+			rc = fail(&p, line, NULL, "too many lines");
+			goto out;
+		}
+		if ((rc = parse_line(&p, s, n, ++line)) != 0)
+			goto out;
+		if (nl == NULL)
+			break;
+	}
+	if ((rc = finish(&p)) != 0)
+		goto out;
+	*out = p.cfg;
+	p.cfg = NULL;
+	rc = 0;
+out:
+	config_free(p.cfg);
+	free(p.secs);
+	free(p.names.v);
+	return rc;
+}
+
+int
+config_load(const char *path, struct sn_config **out, char *err, size_t errlen)
+{
+	char file[256], *buf = NULL;
+	size_t len = 0;
+	ssize_t r;
+	int fd = -1, rc;
+
+	if (out == NULL)
+		return SN_EINVAL;
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	else
+		err = NULL;
+	if (path == NULL)
+		return SN_EINVAL;
+	show(file, sizeof(file), path, strlen(path));
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		if (err != NULL)
+			snprintf(err, errlen, "%s: cannot open: %s", file,
+			    strerror(errno));
+		rc = SN_ECONFIG;
+		goto out;
+	}
+	if ((buf = malloc(CONFIG_MAX_SIZE + 1)) == NULL) {
+		if (err != NULL)
+			snprintf(err, errlen, "%s: out of memory", file);
+		rc = SN_ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		r = read(fd, buf + len, CONFIG_MAX_SIZE + 1 - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			if (err != NULL)
+				snprintf(err, errlen, "%s: cannot read: %s",
+				    file, strerror(errno));
+			rc = SN_ECONFIG;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > CONFIG_MAX_SIZE) {
+			if (err != NULL)
+				snprintf(err, errlen,
+				    "%s: file is larger than %d bytes", file,
+				    CONFIG_MAX_SIZE);
+			rc = SN_ECONFIG;
+			goto out;
+		}
+	}
+	rc = config_parse(buf, len, path, out, err, err != NULL ? errlen : 0);
+out:
+	free(buf);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/* ---- the rest of the interface ---------------------------------------- */
+
+int
+config_demo(const char *state_dir, const char *mountpoint,
+    struct sn_config **out)
+{
+	static const char tail[] = "/workspaces/demo/root";
+	struct sn_config *cfg = NULL;
+	struct sn_cfg_workspace *ws;
+	struct sn_cfg_view *v;
+	size_t n;
+	int rc;
+
+	if (out == NULL)
+		return SN_EINVAL;
+	*out = NULL;
+	if (state_dir == NULL || *state_dir == '\0' || mountpoint == NULL ||
+	    *mountpoint == '\0')
+		return SN_EINVAL;
+
+	rc = SN_ENOMEM;
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->path = strdup("(built-in)")) == NULL ||
+	    (cfg->state_dir = strdup(state_dir)) == NULL ||
+	    apply_defaults(SEC_FS, &cfg->fs) != 0)
+		goto out;
+
+	if ((cfg->workspaces = calloc(1, sizeof(*ws))) == NULL)
+		goto out;
+	cfg->n_workspaces = 1;
+	ws = &cfg->workspaces[0];
+	n = strlen(state_dir);
+	if (n > SIZE_MAX - sizeof(tail) ||
+	    (ws->root = malloc(n + sizeof(tail))) == NULL)
+		goto out;
+	memcpy(ws->root, state_dir, n);
+	memcpy(ws->root + n, tail, sizeof(tail));
+	if ((ws->id = strdup("demo")) == NULL ||
+	    apply_defaults(SEC_WORKSPACE, ws) != 0)
+		goto out;
+
+	if ((cfg->views = calloc(1, sizeof(*v))) == NULL)
+		goto out;
+	cfg->n_views = 1;
+	v = &cfg->views[0];
+	if (apply_defaults(SEC_VIEW, v) != 0 || /* role "Dev" */
+	    (v->name = strdup("demo")) == NULL ||
+	    (v->workspace = strdup("demo")) == NULL ||
+	    (v->agent = strdup("dev")) == NULL ||
+	    (v->mountpoint = strdup(mountpoint)) == NULL)
+		goto out;
+
+	*out = cfg;
+	cfg = NULL;
+	rc = 0;
+out:
+	config_free(cfg);
+	return rc;
+}
+
+void
+config_free(struct sn_config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->n_workspaces; i++) {
+		free(cfg->workspaces[i].id);
+		free(cfg->workspaces[i].root);
+	}
+	free(cfg->workspaces);
+	for (i = 0; i < cfg->n_views; i++) {
+		free(cfg->views[i].name);
+		free(cfg->views[i].workspace);
+		free(cfg->views[i].agent);
+		free(cfg->views[i].role);
+		free(cfg->views[i].mountpoint);
+		free(cfg->views[i].allowed_uids);
+	}
+	free(cfg->views);
+	free(cfg->path);
+	free(cfg->state_dir);
+	free(cfg);
+}
+
+const struct sn_cfg_workspace *
+config_workspace(const struct sn_config *cfg, const char *id)
+{
+	size_t i;
+
+	if (cfg == NULL || id == NULL)
+		return NULL;
+	for (i = 0; i < cfg->n_workspaces; i++) {
+		if (strcmp(cfg->workspaces[i].id, id) == 0)
+			return &cfg->workspaces[i];
+	}
+	return NULL;
+}

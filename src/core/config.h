@@ -1,0 +1,113 @@
+/*
+ * config.h - Sentinel's configuration: a strict INI dialect.
+ *
+ * Syntax (documented for users in docs/config.md):
+ *   # comment            ; comment          (whole lines only)
+ *   [server]
+ *   [workspace "ID"]     [view "NAME"]      [fs]
+ *   key = value          (leading/trailing blanks trimmed; any line length)
+ *   list_key = a, b, c   (a repeated list key appends)
+ *
+ * Anything else is an error: an unknown section or key, a repeated scalar
+ * key, a repeated section name, a bad value, a missing required key, a
+ * view naming an unknown workspace.  Errors are reported as
+ * "FILE:LINE: [section] key: why" in the caller's err buffer.
+ *
+ * The parser is pure: config_parse() touches no file and no global, so it
+ * can be unit-tested and fuzzed.  config_load() reads a file and calls it.
+ *
+ * Ownership: a struct sn_config and everything it points to belongs to the
+ * caller of config_parse()/config_load()/config_demo() and is released by
+ * config_free() (config_free(NULL) is a no-op).
+ */
+#ifndef SN_CONFIG_H
+#define SN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SN_ID_MAX 64 /* ids match [A-Za-z0-9._-]{1,64} */
+
+struct sn_strlist {
+	char **v;
+	size_t n;
+};
+
+struct sn_cfg_workspace {
+	char *id;               /* section name */
+	char *root;             /* backing directory; NULL = <state_dir>/workspaces/<id>/root */
+	int external_writers;   /* bool, default 0 */
+	unsigned line;          /* line of the section header */
+};
+
+struct sn_cfg_view {
+	char *name;             /* section name */
+	char *workspace;        /* required; must name a [workspace] */
+	char *agent;            /* required; an id */
+	char *role;             /* default "Dev"; an id */
+	char *mountpoint;       /* required */
+	int allow_other;        /* bool, default 0 */
+	uid_t *allowed_uids;    /* list of uids (numbers), only with allow_other */
+	size_t n_allowed_uids;
+	unsigned line;
+};
+
+struct sn_cfg_fs {
+	unsigned cache_timeout; /* seconds the kernel may cache entries/attrs, default 86400 */
+	unsigned fd_cache;      /* O_PATH descriptors kept open per view, default 4096, 64..100000 */
+	unsigned threads;       /* max idle FUSE worker threads per view, default 8, 1..256 */
+	int writeback_cache;    /* bool, default 1 */
+};
+
+struct sn_config {
+	char *path;             /* file it came from, or "(built-in)" */
+	char *state_dir;        /* [server] state_dir; NULL when not set */
+	struct sn_cfg_fs fs;
+	struct sn_cfg_workspace *workspaces;
+	size_t n_workspaces;
+	struct sn_cfg_view *views;
+	size_t n_views;
+};
+
+/*
+ * Parse text[0..len) (need not be NUL-terminated; a NUL byte inside is an
+ * error).  name is used in error messages.  On success *out is a new
+ * config; on failure *out is NULL, err holds one line, and SN_ECONFIG (or
+ * SN_ENOMEM) is returned.
+ */
+int config_parse(const char *text, size_t len, const char *name,
+    struct sn_config **out, char *err, size_t errlen);
+
+/* Read and parse a file (at most 1 MiB).  Same contract as config_parse. */
+int config_load(const char *path, struct sn_config **out, char *err,
+    size_t errlen);
+
+/*
+ * The embedded demo defaults used by `sentinel serve` with no config:
+ * state_dir (the argument, required), workspace "demo" with root
+ * <state_dir>/workspaces/demo/root, view "demo" of agent "dev", role
+ * "Dev", mounted at mountpoint (the argument).
+ */
+int config_demo(const char *state_dir, const char *mountpoint,
+    struct sn_config **out);
+
+void config_free(struct sn_config *cfg);
+
+/* The workspace with this id, or NULL. */
+const struct sn_cfg_workspace *config_workspace(const struct sn_config *cfg,
+    const char *id);
+
+/* 1 if s matches [A-Za-z0-9._-]{1,64} (and is not "." or ".."), else 0. */
+int config_valid_id(const char *s);
+
+/*
+ * Parse helpers, exported for unit tests and for CLI flags:
+ *  config_parse_bool: true/false/yes/no/on/off/1/0 (case-insensitive)
+ *  config_parse_uint: decimal, no sign, no junk, within [min, max]
+ */
+int config_parse_bool(const char *s, int *out);
+int config_parse_uint(const char *s, unsigned long long min,
+    unsigned long long max, unsigned long long *out);
+
+#endif

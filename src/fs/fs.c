@@ -1,0 +1,1398 @@
+/*
+ * fs.c - the FUSE low-level operations of a view.
+ *
+ * Every backing call is relative to a descriptor from the inode table
+ * (inode.h): a name from the kernel is one component, opened or changed
+ * with *at() calls and O_NOFOLLOW / AT_SYMLINK_NOFOLLOW, so no request can
+ * reach outside the workspace root whatever symlinks or ".." it holds.
+ * Entries that live on another mount than the root (a mount nested in
+ * the backing tree) do not exist for the view.  Descriptors are reopened
+ * with their real access mode through /proc/self/fd/N of an O_PATH
+ * descriptor we hold, which names exactly that inode.
+ *
+ * Each handler is split as in libfuse's passthrough_ll: a do_x() that
+ * returns 0 or a negative errno, and one place (the op_x() wrapper) that
+ * replies.
+ *
+ * Caching: Sentinel is the only writer of a root (unless the workspace
+ * says external_writers), so entries, attributes, negative entries,
+ * directory listings and pages stay cached for fs->timeout; every change
+ * through one view invalidates exactly what it touched in the others
+ * (notify.c).
+ */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "fs/fs.h"
+
+#define DIR_WAIT_MS 200    /* bound on a directory op's wait for other views */
+#define FILE_WAIT_MS 5000  /* bound on flush/fsync/setattr's wait */
+
+struct fh {
+	int fd;
+	struct inode *in;
+	int written;
+};
+
+struct dh {
+	DIR *dp;
+	struct dirent *entry;
+	off_t offset;
+};
+
+static struct sn_fs *
+req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int
+procpath(char *buf, size_t len, int fd)
+{
+	int n = snprintf(buf, len, "/proc/self/fd/%d", fd);
+
+	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+/* A name from the kernel must be one real component. */
+static int
+check_name(const char *name)
+{
+	size_t n = strnlen(name, NAME_MAX + 1);
+
+	if (n == 0 || n > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(name, '/', n) != NULL)
+		return -EINVAL;
+	if (name[0] == '.' && (name[1] == '\0' ||
+	    (name[1] == '.' && name[2] == '\0')))
+		return -EINVAL;
+	return 0;
+}
+
+/* Who may use the view: the mounting user, and with allow_other the list. */
+static int
+caller_ok(struct sn_fs *fs, fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	size_t i;
+
+	if (ctx->uid == fs->owner_uid || fs->n_allowed_uids == 0)
+		return 1;
+	for (i = 0; i < fs->n_allowed_uids; i++)
+		if (fs->allowed_uids[i] == ctx->uid)
+			return 1;
+	return 0;
+}
+
+#define CHECK_CALLER(req) \
+	do { \
+		if (!caller_ok(req_fs(req), (req))) { \
+			fuse_reply_err((req), EACCES); \
+			return; \
+		} \
+	} while (0)
+
+static void
+statx_to_stat(const struct statx *sx, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+	st->st_ino = sx->stx_ino;
+	st->st_mode = sx->stx_mode;
+	st->st_nlink = sx->stx_nlink;
+	st->st_uid = sx->stx_uid;
+	st->st_gid = sx->stx_gid;
+	st->st_rdev = makedev(sx->stx_rdev_major, sx->stx_rdev_minor);
+	st->st_size = (off_t)sx->stx_size;
+	st->st_blksize = (blksize_t)sx->stx_blksize;
+	st->st_blocks = (blkcnt_t)sx->stx_blocks;
+	st->st_atim.tv_sec = sx->stx_atime.tv_sec;
+	st->st_atim.tv_nsec = sx->stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = sx->stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = sx->stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = sx->stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = sx->stx_ctime.tv_nsec;
+}
+
+/* Stat name under dirfd without following; -EXDEV if on another mount. */
+static int
+stat_at(struct sn_fs *fs, int dirfd, const char *name, int flags,
+    struct stat *st)
+{
+	struct statx sx;
+
+	if (statx(dirfd, name, flags | AT_SYMLINK_NOFOLLOW |
+	    AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	if ((sx.stx_mask & STATX_MNT_ID) && sx.stx_mnt_id != fs->root_mnt_id)
+		return -EXDEV;
+	statx_to_stat(&sx, st);
+	return 0;
+}
+
+static void
+entry_init(struct sn_fs *fs, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+}
+
+/*
+ * Look name up under parent; fill e (e->ino = 0 for a negative entry).
+ */
+static int
+do_lookup(struct sn_fs *fs, struct inode *parent, const char *name,
+    struct fuse_entry_param *e)
+{
+	struct inode *in;
+	int pfd, r;
+
+	entry_init(fs, e);
+	r = check_name(name);
+	if (r < 0)
+		return r;
+	r = inode_get_fd(fs->itab, parent, &pfd);
+	if (r < 0)
+		return r;
+	r = stat_at(fs, pfd, name, 0, &e->attr);
+	inode_put_fd(fs->itab, parent);
+	if (r == -ENOENT || r == -EXDEV) {
+		e->ino = 0; /* negative entry, cached like a positive one */
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = inode_lookup(fs->itab, parent, name, &e->attr, -1, &in);
+	if (r < 0)
+		return r;
+	e->ino = fs_nodeid(fs, in);
+	return 0;
+}
+
+static void
+op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct fuse_entry_param e;
+	int r;
+
+	CHECK_CALLER(req);
+	r = do_lookup(fs, fs_inode(fs, parent), name, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (e.ino == 0 && fs->external_writers)
+		fuse_reply_err(req, ENOENT); /* no negative caching */
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void
+op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct sn_fs *fs = req_fs(req);
+
+	inode_forget(fs->itab, fs_inode(fs, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void
+op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+{
+	struct sn_fs *fs = req_fs(req);
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		inode_forget(fs->itab, fs_inode(fs, f[i].ino), f[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static int
+do_getattr(struct sn_fs *fs, struct inode *in, struct fuse_file_info *fi,
+    struct stat *st)
+{
+	int fd, r;
+
+	if (fi != NULL && fi->fh != 0) {
+		struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+
+		return fstat(h->fd, st) < 0 ? -errno : 0;
+	}
+	r = inode_get_fd(fs->itab, in, &fd);
+	if (r < 0)
+		return r;
+	r = stat_at(fs, fd, "", AT_EMPTY_PATH, st);
+	inode_put_fd(fs->itab, in);
+	return r;
+}
+
+static void
+op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct stat st;
+	int r;
+
+	CHECK_CALLER(req);
+	r = do_getattr(fs, fs_inode(fs, ino), fi, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, fs->timeout);
+}
+
+/* Tell the other views that in's attributes/data changed; wait for it. */
+static void
+changed_inode(struct sn_fs *fs, struct inode *in, int wait_ms)
+{
+	uint64_t t = fsgroup_inval_inode(fs->group, fs, in->dev, in->ino);
+
+	if (wait_ms > 0)
+		fsgroup_wait(fs->group, t, wait_ms);
+}
+
+/* Tell the other views that (parent, name) changed, and parent itself. */
+static void
+changed_entry(struct sn_fs *fs, struct inode *parent, const char *name,
+    int wait_ms)
+{
+	uint64_t t;
+
+	fsgroup_inval_entry(fs->group, fs, parent->dev, parent->ino, name);
+	t = fsgroup_inval_inode(fs->group, fs, parent->dev, parent->ino);
+	if (wait_ms > 0)
+		fsgroup_wait(fs->group, t, wait_ms);
+}
+
+static int
+do_setattr(struct sn_fs *fs, struct inode *in, struct stat *attr, int valid,
+    struct fuse_file_info *fi, struct stat *out)
+{
+	char pp[64];
+	int fd = -1, ifd = -1, r = 0;
+	int hfd = (fi != NULL && fi->fh != 0) ?
+	    ((struct fh *)(uintptr_t)fi->fh)->fd : -1;
+
+	r = inode_get_fd(fs->itab, in, &ifd);
+	if (r < 0)
+		return r;
+	fd = ifd;
+	r = procpath(pp, sizeof(pp), fd);
+	if (r < 0)
+		goto out;
+	if (valid & FUSE_SET_ATTR_MODE) {
+		if (hfd >= 0)
+			r = fchmod(hfd, attr->st_mode);
+		else if (S_ISLNK(in->type))
+			r = (errno = EOPNOTSUPP, -1);
+		else
+			r = chmod(pp, attr->st_mode);
+		if (r < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+
+		if (fchownat(fd, "", uid, gid,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		if (hfd >= 0)
+			r = ftruncate(hfd, attr->st_size);
+		else if (!S_ISREG(in->type))
+			r = (errno = S_ISDIR(in->type) ? EISDIR : EINVAL, -1);
+		else
+			r = truncate(pp, attr->st_size);
+		if (r < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec tv[2];
+
+		tv[0].tv_sec = tv[1].tv_sec = 0;
+		tv[0].tv_nsec = tv[1].tv_nsec = UTIME_OMIT;
+		if (valid & FUSE_SET_ATTR_ATIME_NOW)
+			tv[0].tv_nsec = UTIME_NOW;
+		else if (valid & FUSE_SET_ATTR_ATIME)
+			tv[0] = attr->st_atim;
+		if (valid & FUSE_SET_ATTR_MTIME_NOW)
+			tv[1].tv_nsec = UTIME_NOW;
+		else if (valid & FUSE_SET_ATTR_MTIME)
+			tv[1] = attr->st_mtim;
+		if (hfd >= 0)
+			r = futimens(hfd, tv);
+		else if (S_ISLNK(in->type)) {
+			/* utimensat(AT_EMPTY_PATH) is not there: go by name */
+			r = (errno = EOPNOTSUPP, -1);
+		} else
+			r = utimensat(AT_FDCWD, pp, tv, 0);
+		if (r < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	r = stat_at(fs, fd, "", AT_EMPTY_PATH, out);
+out:
+	inode_put_fd(fs->itab, in);
+	return r;
+}
+
+static void
+op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+    struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	struct stat st;
+	int r;
+
+	CHECK_CALLER(req);
+	r = do_setattr(fs, in, attr, valid, fi, &st);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	changed_inode(fs, in, FILE_WAIT_MS);
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+static void
+op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	char buf[PATH_MAX + 1];
+	ssize_t n;
+	int fd, r;
+
+	CHECK_CALLER(req);
+	r = inode_get_fd(fs->itab, in, &fd);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	n = readlinkat(fd, "", buf, sizeof(buf));
+	r = n < 0 ? errno : 0;
+	inode_put_fd(fs->itab, in);
+	if (r != 0)
+		fuse_reply_err(req, r);
+	else if (n >= (ssize_t)sizeof(buf))
+		fuse_reply_err(req, ENAMETOOLONG);
+	else {
+		buf[n] = '\0';
+		fuse_reply_readlink(req, buf);
+	}
+}
+
+/*
+ * Give a new entry to the caller: files a non-root caller creates belong
+ * to that caller (and to the directory's group when it is setgid).
+ * Called with the new object's descriptor (fd >= 0) or its name.
+ */
+static int
+give_to_caller(struct sn_fs *fs, fuse_req_t req, int pfd, const char *name,
+    int fd, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct stat pst;
+	gid_t gid = ctx->gid;
+	int r;
+
+	if (!fs->can_chown || (ctx->uid == 0 && ctx->gid == 0))
+		return 0;
+	if (fstat(pfd, &pst) == 0 && (pst.st_mode & S_ISGID))
+		gid = (gid_t)-1; /* the backing fs gave it the dir's group */
+	if (fd >= 0)
+		r = fchown(fd, ctx->uid, gid);
+	else
+		r = fchownat(pfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW);
+	if (r < 0)
+		return -errno;
+	/* chown clears set-id bits of a file: put back what was asked for */
+	if ((mode & (S_ISUID | S_ISGID)) && !S_ISDIR(mode) && !S_ISLNK(mode)) {
+		if (fd >= 0)
+			r = fchmod(fd, mode & 07777);
+		else
+			r = fchmodat(pfd, name, mode & 07777, 0);
+		if (r < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* After a successful create-like call: look the new name up, reply. */
+static int
+new_entry(struct sn_fs *fs, struct inode *parent, int pfd, const char *name,
+    struct fuse_entry_param *e)
+{
+	struct inode *in;
+	int r;
+
+	entry_init(fs, e);
+	r = stat_at(fs, pfd, name, 0, &e->attr);
+	if (r < 0)
+		return r;
+	r = inode_lookup(fs->itab, parent, name, &e->attr, -1, &in);
+	if (r < 0)
+		return r;
+	e->ino = fs_nodeid(fs, in);
+	return 0;
+}
+
+static void
+make_node(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
+    dev_t rdev, const char *link)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *parent = fs_inode(fs, pino);
+	struct fuse_entry_param e;
+	int pfd, r;
+
+	CHECK_CALLER(req);
+	r = check_name(name);
+	if (r < 0)
+		goto err;
+	r = inode_get_fd(fs->itab, parent, &pfd);
+	if (r < 0)
+		goto err;
+	if (link != NULL)
+		r = symlinkat(link, pfd, name);
+	else if (S_ISDIR(mode))
+		r = mkdirat(pfd, name, mode);
+	else
+		r = mknodat(pfd, name, mode, rdev);
+	if (r < 0) {
+		r = -errno;
+		inode_put_fd(fs->itab, parent);
+		goto err;
+	}
+	r = give_to_caller(fs, req, pfd, name, -1, link ? S_IFLNK : mode);
+	if (r == 0)
+		r = new_entry(fs, parent, pfd, name, &e);
+	if (r < 0) {
+		/* never leave half a result: remove what we made */
+		(void)unlinkat(pfd, name, S_ISDIR(mode) && !link ?
+		    AT_REMOVEDIR : 0);
+		inode_put_fd(fs->itab, parent);
+		goto err;
+	}
+	inode_put_fd(fs->itab, parent);
+	changed_entry(fs, parent, name, DIR_WAIT_MS);
+	fuse_reply_entry(req, &e);
+	return;
+err:
+	fuse_reply_err(req, -r);
+}
+
+static void
+op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    dev_t rdev)
+{
+	make_node(req, parent, name, mode, rdev, NULL);
+}
+
+static void
+op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	make_node(req, parent, name, S_IFDIR | (mode & 07777), 0, NULL);
+}
+
+static void
+op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+    const char *name)
+{
+	make_node(req, parent, name, S_IFLNK | 0777, 0, link);
+}
+
+/* Pin the inode that (pfd, name) names, if the kernel knows it. */
+static void
+pin_target(struct sn_fs *fs, int pfd, const char *name)
+{
+	struct stat st;
+	struct inode *in;
+
+	if (stat_at(fs, pfd, name, 0, &st) < 0)
+		return;
+	in = inode_find(fs->itab, st.st_dev, st.st_ino);
+	if (in == NULL)
+		return;
+	(void)inode_pin_if_open(fs->itab, in);
+	changed_inode(fs, in, 0);
+	inode_unref(fs->itab, in);
+}
+
+static void
+remove_entry(fuse_req_t req, fuse_ino_t pino, const char *name, int flags)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *parent = fs_inode(fs, pino);
+	int pfd, r;
+
+	CHECK_CALLER(req);
+	r = check_name(name);
+	if (r < 0)
+		goto out;
+	r = inode_get_fd(fs->itab, parent, &pfd);
+	if (r < 0)
+		goto out;
+	pin_target(fs, pfd, name);
+	r = unlinkat(pfd, name, flags) < 0 ? -errno : 0;
+	inode_put_fd(fs->itab, parent);
+	if (r == 0)
+		changed_entry(fs, parent, name, DIR_WAIT_MS);
+out:
+	fuse_reply_err(req, -r);
+}
+
+static void
+op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, 0);
+}
+
+static void
+op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, AT_REMOVEDIR);
+}
+
+/* Record where the object now at (pfd, name) lives. */
+static void
+note_moved(struct sn_fs *fs, struct inode *parent, int pfd, const char *name)
+{
+	struct stat st;
+	struct inode *in;
+
+	if (stat_at(fs, pfd, name, 0, &st) < 0)
+		return;
+	in = inode_find(fs->itab, st.st_dev, st.st_ino);
+	if (in == NULL)
+		return;
+	inode_moved(fs->itab, in, parent, name);
+	changed_inode(fs, in, 0);
+	inode_unref(fs->itab, in);
+}
+
+static void
+op_rename(fuse_req_t req, fuse_ino_t pino, const char *name,
+    fuse_ino_t npino, const char *newname, unsigned int flags)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *parent = fs_inode(fs, pino);
+	struct inode *nparent = fs_inode(fs, npino);
+	int pfd = -1, npfd = -1, r;
+
+	CHECK_CALLER(req);
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		r = -EINVAL;
+		goto out;
+	}
+	r = check_name(name);
+	if (r == 0)
+		r = check_name(newname);
+	if (r < 0)
+		goto out;
+	r = inode_get_fd(fs->itab, parent, &pfd);
+	if (r < 0)
+		goto out;
+	r = inode_get_fd(fs->itab, nparent, &npfd);
+	if (r < 0) {
+		inode_put_fd(fs->itab, parent);
+		goto out;
+	}
+	if (!(flags & RENAME_EXCHANGE))
+		pin_target(fs, npfd, newname); /* about to lose its name */
+	r = renameat2(pfd, name, npfd, newname, flags) < 0 ? -errno : 0;
+	if (r == 0) {
+		note_moved(fs, nparent, npfd, newname);
+		if (flags & RENAME_EXCHANGE)
+			note_moved(fs, parent, pfd, name);
+	}
+	inode_put_fd(fs->itab, nparent);
+	inode_put_fd(fs->itab, parent);
+	if (r == 0) {
+		changed_entry(fs, parent, name, 0);
+		changed_entry(fs, nparent, newname, DIR_WAIT_MS);
+	}
+out:
+	fuse_reply_err(req, -r);
+}
+
+static void
+op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino,
+    const char *newname)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	struct inode *nparent = fs_inode(fs, npino);
+	struct fuse_entry_param e;
+	char pp[64];
+	int fd = -1, npfd = -1, r;
+
+	CHECK_CALLER(req);
+	r = check_name(newname);
+	if (r < 0)
+		goto err;
+	r = inode_get_fd(fs->itab, in, &fd);
+	if (r < 0)
+		goto err;
+	r = inode_get_fd(fs->itab, nparent, &npfd);
+	if (r < 0) {
+		inode_put_fd(fs->itab, in);
+		goto err;
+	}
+	r = linkat(fd, "", npfd, newname, AT_EMPTY_PATH);
+	if (r < 0 && (errno == ENOENT || errno == EPERM) &&
+	    procpath(pp, sizeof(pp), fd) == 0)
+		r = linkat(AT_FDCWD, pp, npfd, newname, AT_SYMLINK_FOLLOW);
+	r = r < 0 ? -errno : 0;
+	if (r == 0)
+		r = new_entry(fs, nparent, npfd, newname, &e);
+	inode_put_fd(fs->itab, nparent);
+	inode_put_fd(fs->itab, in);
+	if (r < 0)
+		goto err;
+	changed_inode(fs, in, 0); /* nlink, ctime */
+	changed_entry(fs, nparent, newname, DIR_WAIT_MS);
+	fuse_reply_entry(req, &e);
+	return;
+err:
+	fuse_reply_err(req, -r);
+}
+
+/* Flags for reopening through /proc/self/fd: the kernel did the rest. */
+static int
+open_flags(struct sn_fs *fs, int flags)
+{
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_DIRECT);
+	if (fs->writeback) {
+		/* the kernel may read pages of a write-only file, and it
+		 * handles O_APPEND itself */
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return flags | O_CLOEXEC;
+}
+
+static int
+fh_new(int fd, struct inode *in, struct fuse_file_info *fi)
+{
+	struct fh *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return -ENOMEM;
+	h->fd = fd;
+	h->in = in;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+static void
+fh_free(struct sn_fs *fs, struct fh *h)
+{
+	inode_opened(fs->itab, h->in, -1);
+	close(h->fd);
+	free(h);
+}
+
+static void
+file_info_caching(struct sn_fs *fs, struct fuse_file_info *fi)
+{
+	fi->keep_cache = !fs->external_writers;
+	if (fi->flags & O_DIRECT)
+		fi->direct_io = 1;
+}
+
+static void
+op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	char pp[64];
+	int ifd, fd, r;
+
+	CHECK_CALLER(req);
+	r = inode_get_fd(fs->itab, in, &ifd);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = procpath(pp, sizeof(pp), ifd);
+	fd = r < 0 ? -1 : open(pp, open_flags(fs, fi->flags));
+	r = fd < 0 ? (r < 0 ? r : -errno) : 0;
+	inode_put_fd(fs->itab, in);
+	if (r == 0 && (r = fh_new(fd, in, fi)) < 0)
+		close(fd);
+	if (r == 0)
+		inode_opened(fs->itab, in, 1);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (fi->flags & O_TRUNC) {
+		((struct fh *)(uintptr_t)fi->fh)->written = 1;
+		changed_inode(fs, in, 0);
+	}
+	file_info_caching(fs, fi);
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* the opener was interrupted: nobody will release it */
+		fh_free(fs, (struct fh *)(uintptr_t)fi->fh);
+	}
+}
+
+static void
+op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *parent = fs_inode(fs, pino);
+	struct fuse_entry_param e = { .ino = 0 };
+	int pfd, fd = -1, r, made = 0;
+	int flags = open_flags(fs, fi->flags) & ~O_TRUNC;
+
+	CHECK_CALLER(req);
+	r = check_name(name);
+	if (r < 0)
+		goto err;
+	r = inode_get_fd(fs->itab, parent, &pfd);
+	if (r < 0)
+		goto err;
+	/* Create exclusively, so that only what we made is given away. */
+	fd = openat(pfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+	if (fd >= 0)
+		made = 1;
+	else if (errno == EEXIST && !(fi->flags & O_EXCL))
+		fd = openat(pfd, name, flags | O_NOFOLLOW |
+		    (fi->flags & O_TRUNC));
+	if (fd < 0) {
+		r = -errno;
+		inode_put_fd(fs->itab, parent);
+		goto err;
+	}
+	if (made)
+		r = give_to_caller(fs, req, pfd, name, fd, S_IFREG | mode);
+	if (r == 0)
+		r = new_entry(fs, parent, pfd, name, &e);
+	if (r == 0)
+		r = fh_new(fd, fs_inode(fs, e.ino), fi);
+	if (r < 0) {
+		close(fd);
+		if (made)
+			(void)unlinkat(pfd, name, 0);
+		inode_put_fd(fs->itab, parent);
+		if (e.ino != 0)
+			inode_forget(fs->itab, fs_inode(fs, e.ino), 1);
+		goto err;
+	}
+	inode_put_fd(fs->itab, parent);
+	inode_opened(fs->itab, fs_inode(fs, e.ino), 1);
+	changed_entry(fs, parent, name, DIR_WAIT_MS);
+	file_info_caching(fs, fi);
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		fh_free(fs, (struct fh *)(uintptr_t)fi->fh);
+	return;
+err:
+	fuse_reply_err(req, -r);
+}
+
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = h->fd;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void
+op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
+    off_t off, struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
+	ssize_t n;
+
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = h->fd;
+	out.buf[0].pos = off;
+	n = fuse_buf_copy(&out, in_buf, 0);
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	h->written = 1;
+	fuse_reply_write(req, (size_t)n);
+}
+
+static void
+op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+	int fd, r = 0;
+
+	/* close a duplicate: drops POSIX locks of this owner, as close(2) */
+	fd = dup(h->fd);
+	if (fd < 0 || close(fd) < 0)
+		r = errno;
+	if (h->written) {
+		h->written = 0;
+		changed_inode(fs, h->in, FILE_WAIT_MS);
+	}
+	fuse_reply_err(req, r);
+}
+
+static void
+op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+
+	if (h->written)
+		changed_inode(fs, h->in, 0);
+	fh_free(fs, h);
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+    struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+	int r;
+
+	r = (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? errno : 0;
+	if (r == 0 && h->written)
+		changed_inode(fs, h->in, FILE_WAIT_MS);
+	fuse_reply_err(req, r);
+}
+
+static void
+op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	struct dh *d;
+	int ifd, fd, r;
+
+	CHECK_CALLER(req);
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = inode_get_fd(fs->itab, in, &ifd);
+	if (r < 0)
+		goto err;
+	fd = openat(ifd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fd < 0 ? -errno : 0;
+	inode_put_fd(fs->itab, in);
+	if (r < 0)
+		goto err;
+	d->dp = fdopendir(fd);
+	if (d->dp == NULL) {
+		r = -errno;
+		close(fd);
+		goto err;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (!fs->external_writers) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		closedir(d->dp);
+		free(d);
+	}
+	return;
+err:
+	free(d);
+	fuse_reply_err(req, -r);
+}
+
+static int
+is_dot(const char *n)
+{
+	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
+}
+
+static void
+do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+    struct fuse_file_info *fi, int plus)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *dir = fs_inode(fs, ino);
+	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
+	char *buf, *p;
+	size_t rem = size;
+	int err = 0;
+
+	CHECK_CALLER(req);
+	buf = malloc(size);
+	if (buf == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p = buf;
+	if (offset != d->offset) {
+		seekdir(d->dp, offset);
+		d->entry = NULL;
+		d->offset = offset;
+	}
+	for (;;) {
+		struct fuse_entry_param e;
+		const char *name;
+		size_t n;
+		off_t next;
+
+		if (d->entry == NULL) {
+			errno = 0;
+			d->entry = readdir(d->dp);
+			if (d->entry == NULL) {
+				if (errno != 0 && rem == size)
+					err = errno;
+				break;
+			}
+		}
+		name = d->entry->d_name;
+		next = d->entry->d_off;
+		if (plus) {
+			if (is_dot(name)) {
+				memset(&e, 0, sizeof(e));
+				e.attr.st_ino = d->entry->d_ino;
+				e.attr.st_mode = (mode_t)d->entry->d_type << 12;
+			} else {
+				int r = do_lookup(fs, dir, name, &e);
+
+				if (r < 0 || e.ino == 0) {
+					/* gone, or on another mount: skip */
+					d->entry = NULL;
+					d->offset = next;
+					continue;
+				}
+			}
+			n = fuse_add_direntry_plus(req, p, rem, name, &e, next);
+			if (n > rem) {
+				if (!is_dot(name))
+					inode_forget(fs->itab,
+					    fs_inode(fs, e.ino), 1);
+				break;
+			}
+		} else {
+			struct stat st;
+
+			memset(&st, 0, sizeof(st));
+			st.st_ino = d->entry->d_ino;
+			st.st_mode = (mode_t)d->entry->d_type << 12;
+			n = fuse_add_direntry(req, p, rem, name, &st, next);
+			if (n > rem)
+				break;
+		}
+		p += n;
+		rem -= n;
+		d->entry = NULL;
+		d->offset = next;
+	}
+	if (err != 0)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void
+op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void
+op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
+
+	closedir(d->dp);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+    struct fuse_file_info *fi)
+{
+	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
+	int fd = dirfd(d->dp), r;
+
+	r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+	fuse_reply_err(req, r);
+}
+
+static void
+op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	struct statvfs sv;
+	int fd, r;
+
+	CHECK_CALLER(req);
+	r = inode_get_fd(fs->itab, in, &fd);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = fstatvfs(fd, &sv) < 0 ? errno : 0;
+	inode_put_fd(fs->itab, in);
+	if (r != 0)
+		fuse_reply_err(req, r);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+/*
+ * Extended attributes go through /proc/self/fd/N of the O_PATH descriptor
+ * (the *xattr calls do not take O_PATH descriptors).  Symlinks carry no
+ * user-settable attributes on Linux; they are answered without a call.
+ */
+static int
+xattr_begin(struct sn_fs *fs, struct inode *in, char *pp, size_t len)
+{
+	int fd, r;
+
+	if (S_ISLNK(in->type))
+		return -ENOTSUP;
+	r = inode_get_fd(fs->itab, in, &fd);
+	if (r < 0)
+		return r;
+	r = procpath(pp, len, fd);
+	if (r < 0)
+		inode_put_fd(fs->itab, in);
+	return r;
+}
+
+static void
+op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+    const char *value, size_t size, int flags)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	char pp[64];
+	int r;
+
+	CHECK_CALLER(req);
+	r = xattr_begin(fs, in, pp, sizeof(pp));
+	if (r == -ENOTSUP)
+		r = -EPERM;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = setxattr(pp, name, value, size, flags) < 0 ? errno : 0;
+	inode_put_fd(fs->itab, in);
+	if (r == 0)
+		changed_inode(fs, in, FILE_WAIT_MS);
+	fuse_reply_err(req, r);
+}
+
+static void
+op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	char pp[64], *buf = NULL;
+	ssize_t n;
+	int r;
+
+	CHECK_CALLER(req);
+	r = xattr_begin(fs, in, pp, sizeof(pp));
+	if (r == -ENOTSUP)
+		r = -ENODATA;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (size > 0) {
+		buf = malloc(size);
+		if (buf == NULL) {
+			inode_put_fd(fs->itab, in);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	n = getxattr(pp, name, buf, size);
+	r = n < 0 ? errno : 0;
+	inode_put_fd(fs->itab, in);
+	if (r != 0)
+		fuse_reply_err(req, r);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void
+op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	char pp[64], *buf = NULL;
+	ssize_t n;
+	int r;
+
+	CHECK_CALLER(req);
+	r = xattr_begin(fs, in, pp, sizeof(pp));
+	if (r == -ENOTSUP) {
+		if (size == 0)
+			fuse_reply_xattr(req, 0);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (size > 0) {
+		buf = malloc(size);
+		if (buf == NULL) {
+			inode_put_fd(fs->itab, in);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	n = listxattr(pp, buf, size);
+	r = n < 0 ? errno : 0;
+	inode_put_fd(fs->itab, in);
+	if (r != 0)
+		fuse_reply_err(req, r);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void
+op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct inode *in = fs_inode(fs, ino);
+	char pp[64];
+	int r;
+
+	CHECK_CALLER(req);
+	r = xattr_begin(fs, in, pp, sizeof(pp));
+	if (r == -ENOTSUP)
+		r = -ENODATA;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = removexattr(pp, name) < 0 ? errno : 0;
+	inode_put_fd(fs->itab, in);
+	if (r == 0)
+		changed_inode(fs, in, FILE_WAIT_MS);
+	fuse_reply_err(req, r);
+}
+
+/* Only reached without default_permissions; check the mode bits. */
+static void
+op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct sn_fs *fs = req_fs(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct stat st;
+	mode_t bits;
+	int r;
+
+	CHECK_CALLER(req);
+	r = do_getattr(fs, fs_inode(fs, ino), NULL, &st);
+	if (r < 0 || mask == F_OK || ctx->uid == 0) {
+		fuse_reply_err(req, r < 0 ? -r : 0);
+		return;
+	}
+	if (ctx->uid == st.st_uid)
+		bits = (st.st_mode >> 6) & 7;
+	else if (ctx->gid == st.st_gid)
+		bits = (st.st_mode >> 3) & 7;
+	else
+		bits = st.st_mode & 7;
+	fuse_reply_err(req, ((mode_t)mask & ~bits) ? EACCES : 0);
+}
+
+static void
+op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+    off_t len, struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+	int r;
+
+	r = fallocate(h->fd, mode, off, len) < 0 ? errno : 0;
+	if (r == 0)
+		h->written = 1, changed_inode(fs, h->in, 0);
+	fuse_reply_err(req, r);
+}
+
+static void
+op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+
+	fuse_reply_err(req, flock(h->fd, op) < 0 ? errno : 0);
+}
+
+static void
+op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+    struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+    struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct fh *hi = (struct fh *)(uintptr_t)fi_in->fh;
+	struct fh *ho = (struct fh *)(uintptr_t)fi_out->fh;
+	loff_t oi = off_in, oo = off_out;
+	ssize_t n;
+
+	n = copy_file_range(hi->fd, &oi, ho->fd, &oo, len, (unsigned)flags);
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	ho->written = 1;
+	changed_inode(fs, ho->in, 0);
+	fuse_reply_write(req, (size_t)n);
+}
+
+static void
+op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+    struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+	off_t r = lseek(h->fd, off, whence);
+
+	if (r < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, r);
+}
+
+static void
+op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct sn_fs *fs = userdata;
+
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
+	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		fs->writeback = 0;
+	if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
+		conn->want |= FUSE_CAP_FLOCK_LOCKS;
+	/* POSIX locks stay in the kernel: correct within a view */
+	conn->want &= ~FUSE_CAP_POSIX_LOCKS;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_SPLICE_READ)
+		conn->want |= FUSE_CAP_SPLICE_READ;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	}
+	if (fs->external_writers) {
+		if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+			conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	} else {
+		conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+		if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)
+			conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
+	}
+	conn->max_write = 1024 * 1024;
+	conn->max_readahead = 1024 * 1024;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	conn->time_gran = 1;
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.symlink = op_symlink,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write_buf = op_write_buf,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.access = op_access,
+	.fallocate = op_fallocate,
+	.flock = op_flock,
+	.copy_file_range = op_copy_file_range,
+	.lseek = op_lseek,
+};

@@ -1,0 +1,84 @@
+/*
+ * fs.h - internal to src/fs: the state of one view (one FUSE session of
+ * one workspace for one agent) and the low-level operation table.
+ *
+ * Only src/fs includes fuse_lowlevel.h.  The rest of Sentinel uses
+ * view.h.
+ */
+#ifndef SN_FS_H
+#define SN_FS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fs/inode.h"
+
+struct fsgroup;
+
+struct sn_fs {
+	/* immutable after view_new() */
+	struct inode_table *itab;
+	struct fuse_session *se;
+	struct fsgroup *group;      /* views of the same workspace */
+	uint64_t root_mnt_id;       /* never cross into another mount */
+	double timeout;             /* entry/attr/negative cache, seconds */
+	int external_writers;       /* someone else writes the root too */
+	int writeback;
+	int allow_other;
+	uid_t owner_uid;            /* the user that mounted (always allowed) */
+	uid_t *allowed_uids;        /* with allow_other: who else may use it */
+	size_t n_allowed_uids;
+	int can_chown;              /* we run as root: give files to callers */
+	char *name, *workspace, *agent, *role;
+	/* membership in group->views, protected by the group's mutex */
+	struct sn_fs *gnext;
+};
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* Kernel node id <-> inode. */
+static inline struct inode *
+fs_inode(struct sn_fs *fs, fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return inode_root(fs->itab);
+	return (struct inode *)(uintptr_t)ino;
+}
+
+static inline fuse_ino_t
+fs_nodeid(struct sn_fs *fs, struct inode *in)
+{
+	if (in == inode_root(fs->itab))
+		return FUSE_ROOT_ID;
+	return (fuse_ino_t)(uintptr_t)in;
+}
+
+/* ---- cross-view cache invalidation (notify.c) ------------------------ */
+
+/*
+ * A change made through one view must drop every other view's kernel
+ * caches of what it touched.  Handlers queue the change; one notifier
+ * thread per workspace sends the invalidations, so no handler ever
+ * writes a notification while the kernel holds a lock for its own
+ * request (the deadlock libfuse documents).  A handler that must not
+ * reply before the other views are coherent (flush, fsync, setattr)
+ * waits for its ticket, with a bound: the wait can never become a
+ * deadlock, only a delay.
+ */
+int fsgroup_new(struct fsgroup **out /* OUT */);
+void fsgroup_free(struct fsgroup *g);
+void fsgroup_add(struct fsgroup *g, struct sn_fs *fs);
+void fsgroup_remove(struct fsgroup *g, struct sn_fs *fs);
+/* Invalidate the entry (parent, name) in every view but origin. */
+uint64_t fsgroup_inval_entry(struct fsgroup *g, struct sn_fs *origin,
+    dev_t pdev, ino_t pino, const char *name);
+/* Invalidate the attributes and data of (dev, ino) in every view but origin. */
+uint64_t fsgroup_inval_inode(struct fsgroup *g, struct sn_fs *origin,
+    dev_t dev, ino_t ino);
+/* Wait until ticket has been sent (or timeout_ms has passed). */
+void fsgroup_wait(struct fsgroup *g, uint64_t ticket, int timeout_ms);
+
+#endif

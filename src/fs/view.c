@@ -1,0 +1,461 @@
+/*
+ * view.c - mount, serve and unmount views (see view.h).
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "fs/fs.h"
+#include "fs/view.h"
+
+struct workspace_fs {
+	struct fsgroup *group;
+};
+
+struct view {
+	struct sn_fs fs;            /* first: fuse userdata */
+	struct workspace_fs *w;
+	char *mountpoint;
+	unsigned threads;
+	int in_group;
+	int mounted;
+	pthread_t thread;
+	int running;
+	int donefd[2];
+	atomic_int finished;
+	dev_t conn_dev;
+};
+
+static __thread char fuse_last_error[256];
+
+static void
+fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (level <= FUSE_LOG_ERR)
+		snprintf(fuse_last_error, sizeof(fuse_last_error), "%s", msg);
+	if (level <= FUSE_LOG_ERR)
+		log_error("libfuse: %s", msg);
+	else if (level <= FUSE_LOG_NOTICE)
+		log_info("libfuse: %s", msg);
+	else
+		log_debug("libfuse: %s", msg);
+}
+
+void
+view_log_init(void)
+{
+	fuse_set_log_func(fuse_log_to_ours);
+}
+
+int
+workspace_fs_new(struct workspace_fs **out)
+{
+	struct workspace_fs *w;
+	int r;
+
+	*out = NULL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return SN_ENOMEM;
+	r = fsgroup_new(&w->group);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+void
+workspace_fs_free(struct workspace_fs *w)
+{
+	if (w == NULL)
+		return;
+	fsgroup_free(w->group);
+	free(w);
+}
+
+static int
+errf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* 1 if path is inside (or equal to) dir; both canonical. */
+static int
+path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static int
+check_paths(const struct view_opts *o, int *rootfd, uint64_t *mnt_id,
+    char *err, size_t errlen)
+{
+	char rroot[PATH_MAX], rmnt[PATH_MAX];
+	struct statx sx;
+	struct stat st;
+	int fd;
+
+	*rootfd = -1;
+	fd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errf(err, errlen, SN_EINVAL, "workspace root %s: %s",
+		    o->root, errno == ENOTDIR ? "not a directory" :
+		    strerror(errno));
+	if (stat(o->mountpoint, &st) < 0) {
+		close(fd);
+		return errf(err, errlen, SN_EINVAL, "mount point %s: %s",
+		    o->mountpoint, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		close(fd);
+		return errf(err, errlen, SN_EINVAL,
+		    "mount point %s: not a directory", o->mountpoint);
+	}
+	if (realpath(o->mountpoint, rmnt) == NULL ||
+	    fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ||
+	    realpath(o->root, rroot) == NULL) {
+		int e = errno;
+
+		close(fd);
+		return errf(err, errlen, SN_EINVAL, "resolving %s: %s",
+		    o->mountpoint, strerror(e));
+	}
+	if (path_within(rmnt, rroot)) {
+		close(fd);
+		return errf(err, errlen, SN_EINVAL,
+		    "mount point %s is inside the workspace root %s",
+		    o->mountpoint, o->root);
+	}
+	if (statx(AT_FDCWD, rmnt, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx)
+	    == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+		close(fd);
+		return errf(err, errlen, SN_EBUSY,
+		    "mount point %s is busy: something is already mounted there",
+		    o->mountpoint);
+	}
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		int e = errno;
+
+		close(fd);
+		return errf(err, errlen, SN_EPERM, "/dev/fuse: %s%s",
+		    strerror(e), e == ENOENT ?
+		    " (load the fuse module, or give the container /dev/fuse)" :
+		    "");
+	}
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID)) {
+		close(fd);
+		return errf(err, errlen, SN_ENOTSUP,
+		    "workspace root %s: cannot read its mount id", o->root);
+	}
+	*mnt_id = sx.stx_mnt_id;
+	*rootfd = fd;
+	return 0;
+}
+
+static char *
+dup_or_empty(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+int
+view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
+    char *err, size_t errlen)
+{
+	struct view *v = NULL;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	char mopts[512];
+	int rootfd = -1, r;
+
+	*out = NULL;
+	err[0] = '\0';
+	r = check_paths(o, &rootfd, &(uint64_t){ 0 }, err, errlen);
+	if (r < 0)
+		return r;
+	v = calloc(1, sizeof(*v));
+	if (v == NULL) {
+		close(rootfd);
+		return errf(err, errlen, SN_ENOMEM, "out of memory");
+	}
+	v->donefd[0] = v->donefd[1] = -1;
+	v->w = w;
+	{
+		struct statx sx;
+
+		if (statx(rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0)
+			v->fs.root_mnt_id = sx.stx_mnt_id;
+	}
+	v->fs.group = w->group;
+	v->fs.timeout = o->cache_timeout;
+	v->fs.external_writers = o->external_writers;
+	if (o->external_writers && v->fs.timeout > 1)
+		v->fs.timeout = 1;
+	v->fs.writeback = o->writeback;
+	v->fs.allow_other = o->allow_other;
+	v->fs.owner_uid = geteuid();
+	v->fs.can_chown = geteuid() == 0;
+	v->fs.name = dup_or_empty(o->name);
+	v->fs.workspace = dup_or_empty(o->workspace);
+	v->fs.agent = dup_or_empty(o->agent);
+	v->fs.role = dup_or_empty(o->role);
+	v->mountpoint = strdup(o->mountpoint);
+	v->threads = o->threads ? o->threads : 8;
+	if (o->n_allowed_uids > 0) {
+		v->fs.allowed_uids = calloc(o->n_allowed_uids, sizeof(uid_t));
+		if (v->fs.allowed_uids != NULL) {
+			memcpy(v->fs.allowed_uids, o->allowed_uids,
+			    o->n_allowed_uids * sizeof(uid_t));
+			v->fs.n_allowed_uids = o->n_allowed_uids;
+		}
+	}
+	if (v->fs.name == NULL || v->fs.workspace == NULL ||
+	    v->fs.agent == NULL || v->fs.role == NULL ||
+	    v->mountpoint == NULL ||
+	    (o->n_allowed_uids > 0 && v->fs.allowed_uids == NULL)) {
+		close(rootfd);
+		r = errf(err, errlen, SN_ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = inode_table_new(rootfd, o->fd_cache ? o->fd_cache : 4096,
+	    &v->fs.itab);
+	if (r < 0) {
+		close(rootfd);
+		r = errf(err, errlen, r, "workspace root %s: %s", o->root,
+		    err_str(r));
+		goto fail;
+	}
+	if (pipe2(v->donefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = errf(err, errlen, SN_ESYS, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	snprintf(mopts, sizeof(mopts),
+	    "fsname=sentinel:%s,subtype=sentinel,default_permissions%s",
+	    o->workspace != NULL ? o->workspace : "-",
+	    o->allow_other ? ",allow_other" : "");
+	if (fuse_opt_add_arg(&args, "sentinel") < 0 ||
+	    fuse_opt_add_arg(&args, "-o") < 0 ||
+	    fuse_opt_add_arg(&args, mopts) < 0 ||
+	    (o->debug && fuse_opt_add_arg(&args, "-d") < 0)) {
+		r = errf(err, errlen, SN_ENOMEM, "out of memory");
+		goto fail;
+	}
+	fuse_last_error[0] = '\0';
+	v->fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &v->fs);
+	if (v->fs.se == NULL) {
+		r = errf(err, errlen, SN_EINVAL, "cannot start a FUSE session%s%s",
+		    fuse_last_error[0] ? ": " : "", fuse_last_error);
+		goto fail;
+	}
+	fuse_last_error[0] = '\0';
+	if (fuse_session_mount(v->fs.se, o->mountpoint) != 0) {
+		r = errf(err, errlen, SN_EPERM, "cannot mount at %s%s%s",
+		    o->mountpoint, fuse_last_error[0] ? ": " : "",
+		    fuse_last_error[0] ? fuse_last_error :
+		    ": not enough privilege, or FUSE unavailable");
+		goto fail;
+	}
+	v->mounted = 1;
+	fsgroup_add(w->group, &v->fs);
+	v->in_group = 1;
+	fuse_opt_free_args(&args);
+	*out = v;
+	return 0;
+fail:
+	fuse_opt_free_args(&args);
+	view_free(v);
+	return r;
+}
+
+static void *
+serve_thread(void *arg)
+{
+	struct view *v = arg;
+	struct fuse_loop_config *cfg;
+	int r;
+
+	cfg = fuse_loop_cfg_create();
+	if (cfg == NULL) {
+		log_error("view %s: out of memory", v->fs.name);
+	} else {
+		fuse_loop_cfg_set_clone_fd(cfg, 1);
+		fuse_loop_cfg_set_idle_threads(cfg, v->threads);
+		r = fuse_session_loop_mt(v->fs.se, cfg);
+		if (r < 0)
+			log_warn("view %s: loop ended: %s", v->fs.name,
+			    strerror(-r));
+		fuse_loop_cfg_destroy(cfg);
+	}
+	atomic_store(&v->finished, 1);
+	(void)!write(v->donefd[1], "x", 1);
+	return NULL;
+}
+
+int
+view_start(struct view *v)
+{
+	struct stat st;
+
+	if (pthread_create(&v->thread, NULL, serve_thread, v) != 0)
+		return SN_ESYS;
+	v->running = 1;
+	/* Only now: a stat of the mount waits for the kernel's INIT. */
+	if (stat(v->mountpoint, &st) == 0)
+		v->conn_dev = st.st_dev;
+	return 0;
+}
+
+int
+view_done_fd(struct view *v)
+{
+	return v->donefd[0];
+}
+
+int
+view_finished(struct view *v)
+{
+	return atomic_load(&v->finished);
+}
+
+const char *
+view_mountpoint(const struct view *v)
+{
+	return v->mountpoint;
+}
+
+unsigned
+view_cached_fds(struct view *v)
+{
+	return inode_table_fds(v->fs.itab);
+}
+
+/* Lazy unmount; through fusermount3 when we lack the privilege. */
+static void
+detach(struct view *v)
+{
+	pid_t pid;
+	int status;
+
+	if (umount2(v->mountpoint, MNT_DETACH) == 0 || errno == EINVAL ||
+	    errno == ENOENT)
+		return;
+	if (errno != EPERM)
+		log_warn("umount %s: %s", v->mountpoint, strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		if (nul >= 0) {
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		execlp("fusermount3", "fusermount3", "-u", "-z", "-q",
+		    v->mountpoint, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		(void)waitpid(pid, &status, 0);
+}
+
+/* Force the connection down (files may still be open in the mount). */
+static void
+abort_conn(struct view *v)
+{
+	char path[96];
+	int fd;
+
+	if (v->conn_dev == 0)
+		return;
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+	    minor(v->conn_dev));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	(void)!write(fd, "1", 1);
+	close(fd);
+}
+
+void
+view_stop(struct view *v)
+{
+	struct pollfd p;
+
+	if (v == NULL)
+		return;
+	if (v->running) {
+		fuse_session_exit(v->fs.se);
+		if (!atomic_load(&v->finished))
+			detach(v);
+		p.fd = v->donefd[0];
+		p.events = POLLIN;
+		if (!atomic_load(&v->finished) && poll(&p, 1, 2000) == 0)
+			abort_conn(v);
+		pthread_join(v->thread, NULL);
+		v->running = 0;
+		v->mounted = 0;
+	} else if (v->mounted) {
+		detach(v);
+		v->mounted = 0;
+	}
+	if (v->in_group) {
+		fsgroup_remove(v->w->group, &v->fs);
+		v->in_group = 0;
+	}
+}
+
+void
+view_free(struct view *v)
+{
+	if (v == NULL)
+		return;
+	view_stop(v);
+	if (v->fs.se != NULL)
+		fuse_session_destroy(v->fs.se);
+	inode_table_free(v->fs.itab);
+	if (v->donefd[0] >= 0)
+		close(v->donefd[0]);
+	if (v->donefd[1] >= 0)
+		close(v->donefd[1]);
+	free(v->fs.allowed_uids);
+	free(v->fs.name);
+	free(v->fs.workspace);
+	free(v->fs.agent);
+	free(v->fs.role);
+	free(v->mountpoint);
+	free(v);
+}

@@ -1,0 +1,1056 @@
+/*
+ * test_config.c - the config parser (src/core/config.c).
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "tap.h"
+
+#define NAME "t.conf"
+
+/* The smallest valid view, lines 1-5; a test's own lines start at 6. */
+#define BASE \
+	"[workspace \"w\"]\n" \
+	"[view \"v\"]\n" \
+	"workspace = w\n" \
+	"agent = a\n" \
+	"mountpoint = /m\n"
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* A malloc'd formatted string (aborts on failure: tests only). */
+static char *
+fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(NULL, 0, f, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		abort();
+	va_start(ap, f);
+	vsnprintf(s, (size_t)n + 1, f, ap);
+	va_end(ap);
+	return s;
+}
+
+/* A malloc'd string of n copies of c. */
+static char *
+rep(char c, size_t n)
+{
+	char *s;
+
+	if ((s = malloc(n + 1)) == NULL)
+		abort();
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* Expect text to parse; returns the config (NULL if it did not). */
+static struct sn_config *
+good_n(const char *text, size_t len, const char *desc)
+{
+	struct sn_config *cfg = NULL;
+	char err[1024] = "untouched";
+	int rc;
+
+	rc = config_parse(text, len, NAME, &cfg, err, sizeof(err));
+	if (!ok(rc == 0 && cfg != NULL && err[0] == '\0', "parses: %s", desc))
+		diag("rc=%d err='%s'", rc, err);
+	if (rc != 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static struct sn_config *
+good(const char *text, const char *desc)
+{
+	return good_n(text, strlen(text), desc);
+}
+
+/* Parse, expect success, and free: for cases with nothing to inspect. */
+static void
+good_free(const char *text, const char *desc)
+{
+	config_free(good(text, desc));
+}
+
+/*
+ * Expect text to fail with exactly "t.conf:LINE: WH: ..." (or
+ * "t.conf:LINE: ..." when wh is NULL), the message containing why,
+ * on one line, with *out NULL.
+ */
+static void vbad(const char *, size_t, unsigned, const char *, const char *,
+    const char *, va_list) __attribute__((format(printf, 6, 0)));
+
+static void
+vbad(const char *text, size_t len, unsigned line, const char *wh,
+    const char *why, const char *descfmt, va_list ap)
+{
+	struct sn_config *cfg = (struct sn_config *)(uintptr_t)1;
+	char err[1024], desc[256], *prefix;
+	int rc, pass;
+
+	vsnprintf(desc, sizeof(desc), descfmt, ap);
+	memset(err, 'x', sizeof(err));
+	rc = config_parse(text, len, NAME, &cfg, err, sizeof(err));
+	prefix = wh != NULL ? fmt("%s:%u: %s: ", NAME, line, wh) :
+	                      fmt("%s:%u: ", NAME, line);
+	pass = rc == SN_ECONFIG && cfg == NULL &&
+	    memchr(err, '\0', sizeof(err)) != NULL &&
+	    strncmp(err, prefix, strlen(prefix)) == 0 &&
+	    strstr(err + strlen(prefix), why) != NULL &&
+	    strchr(err, '\n') == NULL;
+	if (!ok(pass, "error: %s", desc))
+		diag("rc=%d err='%.*s'\nwanted '%s...%s...'", rc,
+		    (int)sizeof(err), err, prefix, why);
+	if (rc == 0)
+		config_free(cfg);
+	free(prefix);
+}
+
+static void bad_n(const char *, size_t, unsigned, const char *, const char *,
+    const char *, ...) __attribute__((format(printf, 6, 7)));
+static void bad(const char *, unsigned, const char *, const char *,
+    const char *, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+bad_n(const char *text, size_t len, unsigned line, const char *wh,
+    const char *why, const char *descfmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, descfmt);
+	vbad(text, len, line, wh, why, descfmt, ap);
+	va_end(ap);
+}
+
+static void
+bad(const char *text, unsigned line, const char *wh, const char *why,
+    const char *descfmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, descfmt);
+	vbad(text, strlen(text), line, wh, why, descfmt, ap);
+	va_end(ap);
+}
+
+/* ---- successful parses ------------------------------------------------ */
+
+static void
+test_full(void)
+{
+	static const char text[] = "# Sentinel config\n[server]\n"
+	                           "state_dir = /var/lib/sentinel\n\n"
+	                           "[workspace \"proj-1\"]\nroot = /srv/proj\n"
+	                           "external_writers = yes\n\n"
+	                           "[workspace \"scratch\"]\n\n"
+	                           "[view \"alice.dev\"]\nworkspace = proj-1\n"
+	                           "agent = claude_1\nrole = Reviewer\n"
+	                           "mountpoint = /mnt/alice\nallow_other = on\n"
+	                           "allowed_uids = 1000, 1001\n"
+	                           "allowed_uids = 0\n\n"
+	                           "[view \"bob\"]\nworkspace = scratch\n"
+	                           "agent = bob\nmountpoint = rel/path\n"
+	                           "\n[fs]\n"
+	                           "cache_timeout = 0\nfd_cache = 100000\n"
+	                           "threads = 256\nwriteback_cache = false\n";
+	struct sn_config *cfg;
+	const struct sn_cfg_workspace *w;
+	const struct sn_cfg_view *v;
+
+	if ((cfg = good(text, "full config with every key")) == NULL) {
+		skip(30, "full config did not parse");
+		return;
+	}
+	is_str(cfg->path, NAME, "path is the name");
+	is_str(cfg->state_dir, "/var/lib/sentinel", "state_dir");
+	is_int(cfg->n_workspaces, 2, "two workspaces");
+	w = &cfg->workspaces[0];
+	is_str(w->id, "proj-1", "workspace id");
+	is_str(w->root, "/srv/proj", "workspace root");
+	is_int(w->external_writers, 1, "external_writers = yes");
+	is_int(w->line, 5, "workspace header line");
+	w = &cfg->workspaces[1];
+	is_str(w->id, "scratch", "second workspace id");
+	ok(w->root == NULL, "root unset is NULL");
+	is_int(w->external_writers, 0, "external_writers defaults to 0");
+	is_int(cfg->n_views, 2, "two views");
+	v = &cfg->views[0];
+	is_str(v->name, "alice.dev", "view name");
+	is_str(v->workspace, "proj-1", "view workspace");
+	is_str(v->agent, "claude_1", "view agent");
+	is_str(v->role, "Reviewer", "view role");
+	is_str(v->mountpoint, "/mnt/alice", "view mountpoint");
+	is_int(v->allow_other, 1, "allow_other = on");
+	is_int(v->line, 11, "view header line");
+	if (is_int(v->n_allowed_uids, 3, "allowed_uids appended to 3"))
+		ok(v->allowed_uids[0] == 1000 && v->allowed_uids[1] == 1001 &&
+		        v->allowed_uids[2] == 0,
+		    "allowed_uids = 1000 1001 0");
+	else
+		skip(1, "wrong uid count");
+	v = &cfg->views[1];
+	is_str(v->role, "Dev", "role defaults to Dev");
+	is_str(v->mountpoint, "rel/path", "relative mountpoint kept");
+	is_int(v->allow_other, 0, "allow_other defaults to 0");
+	ok(v->allowed_uids == NULL && v->n_allowed_uids == 0, "no uids");
+	is_int(cfg->fs.cache_timeout, 0, "cache_timeout = 0 (min)");
+	is_int(cfg->fs.fd_cache, 100000, "fd_cache = 100000 (max)");
+	is_int(cfg->fs.threads, 256, "threads = 256 (max)");
+	is_int(cfg->fs.writeback_cache, 0, "writeback_cache = false");
+	ok(config_workspace(cfg, "scratch") == &cfg->workspaces[1],
+	    "config_workspace finds scratch");
+	config_free(cfg);
+}
+
+static void
+test_defaults(void)
+{
+	struct sn_config *cfg;
+
+	if ((cfg = good("", "empty text")) != NULL) {
+		ok(cfg->n_workspaces == 0 && cfg->n_views == 0 &&
+		        cfg->workspaces == NULL && cfg->views == NULL,
+		    "empty: no workspaces, no views");
+		ok(cfg->state_dir == NULL, "empty: state_dir NULL");
+		is_int(cfg->fs.cache_timeout, 86400, "default cache_timeout");
+		is_int(cfg->fs.fd_cache, 4096, "default fd_cache");
+		is_int(cfg->fs.threads, 8, "default threads");
+		is_int(cfg->fs.writeback_cache, 1, "default writeback_cache");
+		config_free(cfg);
+	} else
+		skip(6, "empty text did not parse");
+	config_free(good_n(NULL, 0, "NULL text of length 0"));
+	if ((cfg = good("[fs]\nthreads = 3\n", "[fs] with one key")) != NULL) {
+		is_int(cfg->fs.threads, 3, "threads set");
+		is_int(cfg->fs.fd_cache, 4096, "others keep defaults");
+		config_free(cfg);
+	} else
+		skip(2, "[fs] did not parse");
+	good_free("[server]\n[fs]\n", "empty [server] and [fs]");
+	good_free("[workspace \"x\"]\n[view \"x\"]\nworkspace=x\nagent=a\n"
+	          "mountpoint=/x\n",
+	    "a view and a workspace may share a name");
+}
+
+static void
+test_syntax(void)
+{
+	struct sn_config *cfg;
+	char *text, *big;
+
+	/* Comments, blanks, indentation. */
+	cfg = good("# c1\n; c2\n   # indented\n\t; tabbed\n\n  \t \n"
+	           "  [workspace \"w\"]  \n\t\troot\t=\t/a#b;c  \n"
+	           "   [view \"v\"]\n    workspace = w\n"
+	           "  agent=a\nmountpoint    =    /m x   \n# trailing comment",
+	    "comments, blanks, indentation");
+	if (cfg != NULL) {
+		is_str(cfg->workspaces[0].root, "/a#b;c",
+		    "no inline comments: # and ; kept in value");
+		is_str(cfg->views[0].mountpoint, "/m x",
+		    "value trimmed, inner blank kept");
+		is_int(cfg->workspaces[0].line, 7,
+		    "line counted past comments");
+		config_free(cfg);
+	} else
+		skip(3, "did not parse");
+
+	/* Indentation is not continuation. */
+	bad("[fs]\nthreads = 4\n    5\n", 3, "[fs]", "malformed line",
+	    "indented line is not a continuation");
+
+	/* CRLF. */
+	cfg = good(
+	    "[workspace \"w\"]\r\nroot = /r\r\n\r\n# c\r\n"
+	    "[view \"v\"]\r\nworkspace = w\r\nagent = a\r\nmountpoint = /m\r\n",
+	    "CRLF line ends");
+	if (cfg != NULL) {
+		is_str(cfg->workspaces[0].root, "/r", "CR stripped from value");
+		is_str(cfg->views[0].mountpoint, "/m", "CR stripped at end");
+		config_free(cfg);
+	} else
+		skip(2, "CRLF did not parse");
+	bad("[fs]\r\nthreads = 4\r\nbogus = 1\r\n", 3, "[fs] bogus",
+	    "unknown key", "CRLF: line numbers still right");
+
+	/* No final newline. */
+	cfg = good("[fs]\nthreads = 9", "no final newline");
+	if (cfg != NULL)
+		is_int(cfg->fs.threads, 9, "last line without newline read");
+	else
+		skip(1, "did not parse");
+	config_free(cfg);
+
+	/* Long lines. */
+	big = rep('p', 10000);
+	big[0] = '/';
+	text = fmt(BASE "[workspace \"long\"]\nroot = %s\n", big);
+	if ((cfg = good(text, "10,000-byte value")) != NULL) {
+		is_str(cfg->workspaces[1].root, big, "long value intact");
+		config_free(cfg);
+	} else
+		skip(1, "long value did not parse");
+	free(text);
+	free(big);
+	big = rep('#', 100000);
+	text = fmt("%s\n[fs]\nthreads = 2\n", big);
+	if ((cfg = good(text, "100,000-byte comment line")) != NULL) {
+		is_int(cfg->fs.threads, 2, "line after long comment read");
+		config_free(cfg);
+	} else
+		skip(1, "did not parse");
+	free(text);
+	free(big);
+
+	/* Blanks around '=' and inside the header. */
+	good_free("[ fs ]\nthreads=1\n", "blanks inside [ fs ]");
+	good_free("[\tview\t \"v\" ]\nworkspace=w\nagent=a\nmountpoint=/m\n"
+	          "[workspace \"w\"]\n",
+	    "blanks around the header name");
+	cfg = good("[fs]\nthreads = 007\n", "leading zeros in a number");
+	if (cfg != NULL)
+		is_int(cfg->fs.threads, 7, "007 is 7");
+	else
+		skip(1, "did not parse");
+	config_free(cfg);
+
+	/* A value may contain '='. */
+	cfg = good("[server]\nstate_dir = /a=b\n", "'=' in a value");
+	if (cfg != NULL)
+		is_str(cfg->state_dir, "/a=b", "split at the first '='");
+	else
+		skip(1, "did not parse");
+	config_free(cfg);
+
+	/* Relative paths stored as given. */
+	cfg = good("[server]\nstate_dir = ./.sentinel\n", "relative path");
+	if (cfg != NULL)
+		is_str(cfg->state_dir, "./.sentinel", "relative path as given");
+	else
+		skip(1, "did not parse");
+	config_free(cfg);
+
+	/* A workspace may be declared after the view that uses it. */
+	good_free("[view \"v\"]\nworkspace = late\nagent = a\nmountpoint = /m\n"
+	          "[workspace \"late\"]\n",
+	    "forward reference to a workspace");
+}
+
+static void
+test_bools(void)
+{
+	static const struct {
+		const char *s;
+		int want;
+	} good_b[] = {
+		{ "true", 1 },
+		{ "TRUE", 1 },
+		{ "True", 1 },
+		{ "yes", 1 },
+		{ "YES", 1 },
+		{ "on", 1 },
+		{ "On", 1 },
+		{ "1", 1 },
+		{ "false", 0 },
+		{ "FALSE", 0 },
+		{ "no", 0 },
+		{ "No", 0 },
+		{ "off", 0 },
+		{ "OFF", 0 },
+		{ "0", 0 },
+	};
+	static const char *const bad_b[] = {
+		"",
+		" true",
+		"true ",
+		"2",
+		"-1",
+		"01",
+		"00",
+		"y",
+		"n",
+		"t",
+		"f",
+		"truee",
+		"tru",
+		"yess",
+		"enable",
+		"nope",
+		"0x1",
+	};
+	size_t i;
+	int b;
+	char *text;
+	struct sn_config *cfg;
+
+	for (i = 0; i < sizeof(good_b) / sizeof(good_b[0]); i++) {
+		b = -1;
+		ok(config_parse_bool(good_b[i].s, &b) == 0 &&
+		        b == good_b[i].want,
+		    "bool \"%s\" is %d", good_b[i].s, good_b[i].want);
+	}
+	for (i = 0; i < sizeof(bad_b) / sizeof(bad_b[0]); i++) {
+		b = 7;
+		ok(config_parse_bool(bad_b[i], &b) == SN_EINVAL && b == 7,
+		    "bool \"%s\" rejected, out untouched", bad_b[i]);
+	}
+	ok(config_parse_bool(NULL, &b) == SN_EINVAL, "bool NULL rejected");
+
+	/* Through the parser, each bool key. */
+	text = fmt(BASE "allow_other = Off\n[workspace \"x\"]\n"
+	                "external_writers = ON\n[fs]\nwriteback_cache = 0\n");
+	if ((cfg = good(text, "bool keys parse case-insensitively")) != NULL) {
+		is_int(cfg->views[0].allow_other, 0, "allow_other = Off");
+		is_int(cfg->workspaces[1].external_writers, 1,
+		    "external_writers = ON");
+		is_int(cfg->fs.writeback_cache, 0, "writeback_cache = 0");
+		config_free(cfg);
+	} else
+		skip(3, "did not parse");
+	free(text);
+}
+
+static void
+test_uints(void)
+{
+	static const struct {
+		const char *s;
+		unsigned long long min, max;
+		int rc;
+		unsigned long long want;
+	} c[] = {
+		{ "0", 0, 10, 0, 0 },
+		{ "10", 0, 10, 0, 10 },
+		{ "5", 5, 5, 0, 5 },
+		{ "0005", 0, 10, 0, 5 },
+		{ "18446744073709551615", 0, ULLONG_MAX, 0, ULLONG_MAX },
+		{ "18446744073709551616", 0, ULLONG_MAX, SN_ERANGE, 0 },
+		{ "99999999999999999999999999", 0, ULLONG_MAX, SN_ERANGE, 0 },
+		{ "11", 0, 10, SN_ERANGE, 0 },
+		{ "4", 5, 10, SN_ERANGE, 0 },
+		{ "", 0, 10, SN_EINVAL, 0 },
+		{ "-1", 0, 10, SN_EINVAL, 0 },
+		{ "+1", 0, 10, SN_EINVAL, 0 },
+		{ "-0", 0, 10, SN_EINVAL, 0 },
+		{ " 1", 0, 10, SN_EINVAL, 0 },
+		{ "1 ", 0, 10, SN_EINVAL, 0 },
+		{ "1x", 0, 10, SN_EINVAL, 0 },
+		{ "x1", 0, 10, SN_EINVAL, 0 },
+		{ "0x10", 0, 100, SN_EINVAL, 0 },
+		{ "1.5", 0, 10, SN_EINVAL, 0 },
+		{ "1e3", 0, 10000, SN_EINVAL, 0 },
+		{ "1,000", 0, 10000, SN_EINVAL, 0 },
+	};
+	unsigned long long v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		v = 12345;
+		rc = config_parse_uint(c[i].s, c[i].min, c[i].max, &v);
+		if (c[i].rc == 0)
+			ok(rc == 0 && v == c[i].want,
+			    "uint \"%s\" in %llu..%llu", c[i].s, c[i].min,
+			    c[i].max);
+		else
+			ok(rc == c[i].rc && v == 12345,
+			    "uint \"%s\" in %llu..%llu fails with %d", c[i].s,
+			    c[i].min, c[i].max, c[i].rc);
+	}
+	ok(config_parse_uint(NULL, 0, 1, &v) == SN_EINVAL, "uint NULL");
+
+	/* The [fs] bounds through the parser. */
+	bad("[fs]\ncache_timeout = 31536001\n", 2, "[fs] cache_timeout",
+	    "\"31536001\" is out of range (0..31536000)",
+	    "cache_timeout max+1");
+	good_free("[fs]\ncache_timeout = 31536000\n", "cache_timeout max");
+	bad("[fs]\nfd_cache = 63\n", 2, "[fs] fd_cache",
+	    "\"63\" is out of range (64..100000)", "fd_cache min-1");
+	bad("[fs]\nfd_cache = 100001\n", 2, "[fs] fd_cache", "out of range",
+	    "fd_cache max+1");
+	good_free("[fs]\nfd_cache = 64\n", "fd_cache min");
+	bad("[fs]\nthreads = 0\n", 2, "[fs] threads",
+	    "\"0\" is out of range (1..256)", "threads 0");
+	bad("[fs]\nthreads = 257\n", 2, "[fs] threads", "out of range",
+	    "threads 257");
+	good_free("[fs]\nthreads = 1\n", "threads min");
+	bad("[fs]\nthreads = -1\n", 2, "[fs] threads",
+	    "\"-1\" is not a decimal number", "negative number");
+	bad("[fs]\nthreads = +4\n", 2, "[fs] threads", "not a decimal number",
+	    "explicit plus sign");
+	bad("[fs]\nthreads = 4 threads\n", 2, "[fs] threads",
+	    "not a decimal number", "junk after number");
+	bad("[fs]\nthreads = 0x10\n", 2, "[fs] threads", "not a decimal number",
+	    "hex number");
+	bad("[fs]\ncache_timeout = 4294967296\n", 2, "[fs] cache_timeout",
+	    "out of range", "2^32 does not wrap into an unsigned");
+	bad("[fs]\ncache_timeout = 18446744073709551617\n", 2,
+	    "[fs] cache_timeout", "out of range", "2^64+1 overflow");
+}
+
+static void
+test_ids(void)
+{
+	static const struct {
+		const char *s;
+		int want;
+	} c[] = {
+		{ "a", 1 },
+		{ "A-z_0.9", 1 },
+		{ "...", 1 },
+		{ ".a", 1 },
+		{ "a.", 1 },
+		{ "-", 1 },
+		{ "_", 1 },
+		{ "Dev", 1 },
+		{ "", 0 },
+		{ ".", 0 },
+		{ "..", 0 },
+		{ "a b", 0 },
+		{ "a/b", 0 },
+		{ "a\"b", 0 },
+		{ "a\\b", 0 },
+		{ "caf\xc3\xa9", 0 },
+		{ "a\tb", 0 },
+		{ "a\nb", 0 },
+		{ "a:b", 0 },
+		{ "a@b", 0 },
+		{ " a", 0 },
+	};
+	char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		is_int(config_valid_id(c[i].s), c[i].want, "id \"%s\"", c[i].s);
+	ok(!config_valid_id(NULL), "id NULL");
+	s = rep('x', 64);
+	ok(config_valid_id(s), "id of 64 bytes");
+	free(s);
+	s = rep('x', 65);
+	ok(!config_valid_id(s), "id of 65 bytes");
+	free(s);
+	s = rep('x', 100000);
+	ok(!config_valid_id(s), "id of 100000 bytes");
+	free(s);
+}
+
+static void
+test_uid_lists(void)
+{
+	struct sn_config *cfg;
+
+	cfg = good(BASE "allow_other = true\nallowed_uids = 5\n"
+	                "allowed_uids =  6 ,7,\t8\nallowed_uids = 4294967294\n",
+	    "uid list appends over repeated keys");
+	if (cfg != NULL && is_int(cfg->views[0].n_allowed_uids, 5, "5 uids"))
+		ok(cfg->views[0].allowed_uids[0] == 5 &&
+		        cfg->views[0].allowed_uids[1] == 6 &&
+		        cfg->views[0].allowed_uids[2] == 7 &&
+		        cfg->views[0].allowed_uids[3] == 8 &&
+		        cfg->views[0].allowed_uids[4] == 4294967294U,
+		    "uids 5 6 7 8 4294967294 in order");
+	else
+		skip(1, "wrong uids");
+	config_free(cfg);
+	good_free(BASE "allowed_uids = 1\nallow_other = yes\n",
+	    "allowed_uids may come before allow_other");
+	good_free(BASE "allow_other = yes\n", "allow_other without a list");
+
+	bad(BASE "allow_other = yes\nallowed_uids = 1,,2\n", 7,
+	    "[view \"v\"] allowed_uids", "empty element", "1,,2");
+	bad(BASE "allow_other = yes\nallowed_uids = 1,\n", 7,
+	    "[view \"v\"] allowed_uids", "empty element", "trailing comma");
+	bad(BASE "allow_other = yes\nallowed_uids = ,1\n", 7,
+	    "[view \"v\"] allowed_uids", "empty element", "leading comma");
+	bad(BASE "allow_other = yes\nallowed_uids = 1 2\n", 7,
+	    "[view \"v\"] allowed_uids", "\"1 2\" is not a uid",
+	    "blank-separated list");
+	bad(BASE "allow_other = yes\nallowed_uids = 1, alice\n", 7,
+	    "[view \"v\"] allowed_uids", "\"alice\" is not a uid",
+	    "user name instead of uid");
+	bad(BASE "allow_other = yes\nallowed_uids = -1\n", 7,
+	    "[view \"v\"] allowed_uids", "\"-1\" is not a uid", "negative uid");
+	bad(BASE "allow_other = yes\nallowed_uids = 4294967295\n", 7,
+	    "[view \"v\"] allowed_uids", "(0..4294967294)", "uid (uid_t)-1");
+	bad(BASE "allow_other = yes\nallowed_uids = 99999999999999999999999\n",
+	    7, "[view \"v\"] allowed_uids", "is not a uid", "huge uid");
+
+	bad(BASE "allowed_uids = 1\n", 6, "[view \"v\"] allowed_uids",
+	    "only allowed with allow_other = true", "uids without allow_other");
+	bad(BASE "allowed_uids = 1\nallow_other = no\nallowed_uids = 2\n", 6,
+	    "[view \"v\"] allowed_uids", "only allowed with allow_other",
+	    "uids with allow_other = no, first key line reported");
+	bad(BASE "allowed_uids = 1\n[fs]\n", 6, "[view \"v\"] allowed_uids",
+	    "allow_other", "checked when the next section starts");
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void
+test_errors_structure(void)
+{
+	char *text, *wh, *long_name;
+
+	/* NUL bytes. */
+	bad_n("[fs]\nthreads = 1\0\n", 17, 2, NULL, "NUL byte", "NUL byte");
+	bad_n("\0", 1, 1, NULL, "NUL byte", "lone NUL byte");
+	bad_n("# comment\n\n# x\0 more\n", 21, 3, NULL, "NUL byte",
+	    "NUL byte inside a comment");
+	bad_n("[fs]\nthreads = 1\n\0", 18, 3, NULL, "NUL byte",
+	    "NUL byte at the very end");
+
+	/* Sections. */
+	bad("[bogus]\n", 1, "[bogus]", "unknown section", "unknown section");
+	bad("[fs]\n[bogus \"x\"]\n", 2, "[bogus \"x\"]", "unknown section",
+	    "unknown named section");
+	bad("[FS]\n", 1, "[FS]", "unknown section",
+	    "section kinds are case-sensitive");
+	bad("[view]\n", 1, "[view]", "section needs a name", "[view] unnamed");
+	bad("[workspace]\n", 1, "[workspace]", "section needs a name",
+	    "[workspace] unnamed");
+	bad("[fs \"x\"]\n", 1, "[fs \"x\"]", "section takes no name",
+	    "[fs] named");
+	bad("[server \"x\"]\n", 1, "[server \"x\"]", "section takes no name",
+	    "[server] named");
+	bad("[view \"a b\"]\n", 1, "[view \"a b\"]", "invalid name",
+	    "name with a blank");
+	bad("[view \"\"]\n", 1, "[view \"\"]", "invalid name", "empty name");
+	bad("[view \".\"]\n", 1, "[view \".\"]", "invalid name", "name \".\"");
+	bad("[workspace \"..\"]\n", 1, "[workspace \"..\"]", "invalid name",
+	    "name \"..\"");
+	bad("[workspace \"a/b\"]\n", 1, "[workspace \"a/b\"]", "invalid name",
+	    "name with a slash");
+	long_name = rep('n', 65);
+	text = fmt("[workspace \"%s\"]\n", long_name);
+	wh = fmt("[workspace \"%.64s...\"]", long_name);
+	bad(text, 1, wh, "invalid name", "65-byte name, cut in the message");
+	free(text);
+	free(wh);
+	free(long_name);
+
+	/* Malformed headers. */
+	bad("[view \"a\"\n", 1, NULL, "malformed section header", "no ']'");
+	bad("[]\n", 1, NULL, "malformed section header", "[]");
+	bad("[ \t]\n", 1, NULL, "malformed section header", "blank header");
+	bad("[\n", 1, NULL, "malformed section header", "lone '['");
+	bad("[view a]\n", 1, NULL, "malformed section header", "unquoted name");
+	bad("[view \"a]\n", 1, NULL, "malformed section header",
+	    "unterminated quote");
+	bad("[view \"a\"\"]\n", 1, NULL, "malformed section header",
+	    "stray quote");
+	bad("[view \"a\" \"b\"]\n", 1, NULL, "malformed section header",
+	    "two names");
+	bad("[view \"a\"] # c\n", 1, NULL, "malformed section header",
+	    "comment after a header");
+	bad("[fs] x\n", 1, NULL, "malformed section header",
+	    "junk after a header");
+	bad("[\"a\"]\n", 1, "[\"a\"]", "unknown section", "quoted kind");
+
+	/* Repeated sections. */
+	bad("[fs]\n[server]\n[fs]\n", 3, "[fs]",
+	    "repeated section (first at line 1)", "[fs] twice");
+	bad("[server]\n[server]\n", 2, "[server]", "repeated section",
+	    "[server] twice");
+	bad("[workspace \"w\"]\n\n[workspace \"w\"]\n", 3, "[workspace \"w\"]",
+	    "repeated section (first at line 1)", "workspace twice");
+	bad(BASE "[view \"v\"]\n", 6, "[view \"v\"]",
+	    "repeated section (first at line 2)", "view twice");
+
+	/* Lines outside or inside sections. */
+	bad("threads = 4\n[fs]\n", 1, "threads", "key outside any section",
+	    "key before any section");
+	bad("# c\n\n  state_dir = /x\n", 3, "state_dir",
+	    "key outside any section", "indented key before any section");
+	bad("just words\n", 1, NULL, "malformed line", "no '=' outside");
+	bad("[fs]\nthreads\n", 2, "[fs]", "malformed line", "no '=' in [fs]");
+	bad(BASE "nonsense\n", 6, "[view \"v\"]", "malformed line",
+	    "no '=' in a view");
+	bad("[fs]\n = 4\n", 2, "[fs]", "missing key name", "empty key");
+	bad("[fs]\nbogus = 1\n", 2, "[fs] bogus", "unknown key in [fs]",
+	    "unknown key");
+	bad("[fs]\nroot = /x\n", 2, "[fs] root", "unknown key",
+	    "key from another section");
+	bad("[server]\nthreads = 1\n", 2, "[server] threads", "unknown key",
+	    "fs key in [server]");
+	bad("[fs]\nThreads = 1\n", 2, "[fs] Threads", "unknown key",
+	    "keys are case-sensitive");
+	bad("[fs]\nthr eads = 1\n", 2, "[fs] thr eads", "unknown key",
+	    "blank inside a key");
+	bad("[workspace \"w\"]\nmountpoint = /m\n", 2,
+	    "[workspace \"w\"] mountpoint", "unknown key",
+	    "view key in a workspace");
+
+	/* Repeated scalar keys. */
+	bad("[fs]\nthreads = 4\n\nthreads = 4\n", 4, "[fs] threads",
+	    "repeated key (first at line 2)", "repeated threads");
+	bad("[server]\nstate_dir = /a\nstate_dir=/b\n", 3, "[server] state_dir",
+	    "repeated key (first at line 2)", "repeated state_dir");
+	bad(BASE "agent = b\n", 6, "[view \"v\"] agent",
+	    "repeated key (first at line 4)", "repeated agent");
+	bad(BASE "role = A\nrole = B\n", 7, "[view \"v\"] role",
+	    "repeated key (first at line 6)", "repeated role (has a default)");
+	bad(BASE "allow_other = no\nallow_other = yes\n", 7,
+	    "[view \"v\"] allow_other", "repeated key", "repeated bool");
+	bad("[workspace \"w\"]\nroot = /a\nroot = /a\n", 3,
+	    "[workspace \"w\"] root", "repeated key", "repeated root");
+}
+
+static void
+test_errors_values(void)
+{
+	static const struct {
+		const char *section;
+		const char *key;
+	} all[] = {
+		{ "[server]", "state_dir" },
+		{ "[workspace \"x\"]", "root" },
+		{ "[workspace \"x\"]", "external_writers" },
+		{ "[view \"e\"]", "workspace" },
+		{ "[view \"e\"]", "agent" },
+		{ "[view \"e\"]", "role" },
+		{ "[view \"e\"]", "mountpoint" },
+		{ "[view \"e\"]", "allow_other" },
+		{ "[view \"e\"]", "allowed_uids" },
+		{ "[fs]", "cache_timeout" },
+		{ "[fs]", "fd_cache" },
+		{ "[fs]", "threads" },
+		{ "[fs]", "writeback_cache" },
+	};
+	char *text, *wh, *long_key;
+	size_t i;
+
+	/* An empty value is an error for every key. */
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		text = fmt("# c\n%s\n%s = \t \n", all[i].section, all[i].key);
+		wh = fmt("%s %s", all[i].section, all[i].key);
+		bad(text, 3, wh, "empty value", "empty %s", all[i].key);
+		free(text);
+		free(wh);
+	}
+
+	/* Bad values by type. */
+	bad("[fs]\nwriteback_cache = maybe\n", 2, "[fs] writeback_cache",
+	    "\"maybe\" is not a boolean", "bad bool");
+	bad("[workspace \"w\"]\nexternal_writers = 2\n", 2,
+	    "[workspace \"w\"] external_writers", "not a boolean", "bool 2");
+	bad(BASE "agent = a b\n", 6, "[view \"v\"] agent", "repeated key",
+	    "a repeated key is reported before its bad value");
+	bad("[workspace \"w\"]\n[view \"v\"]\nworkspace = w\nagent = a b\n", 4,
+	    "[view \"v\"] agent", "\"a b\" is not a valid id",
+	    "agent not an id");
+	bad("[view \"v\"]\nrole = ..\n", 2, "[view \"v\"] role",
+	    "\"..\" is not a valid id", "role \"..\"");
+	bad("[view \"v\"]\nworkspace = ../w\n", 2, "[view \"v\"] workspace",
+	    "not a valid id", "workspace not an id");
+	long_key = rep('k', 65);
+	text = fmt("[view \"v\"]\nagent = %s\n", long_key);
+	bad(text, 2, "[view \"v\"] agent", "not a valid id", "65-byte agent");
+	free(text);
+	free(long_key);
+
+	/* Cross-key and whole-file rules. */
+	bad("[workspace \"w\"]\n[view \"v\"]\nagent = a\nmountpoint = /m\n"
+	    "[fs]\n",
+	    2, "[view \"v\"] workspace", "missing required key",
+	    "view without workspace (header line)");
+	bad("[workspace \"w\"]\n[view \"v\"]\nworkspace = w\nmountpoint = /m\n",
+	    2, "[view \"v\"] agent", "missing required key",
+	    "view without agent, at end of text");
+	bad("[workspace \"w\"]\n\n[view \"v\"]\nworkspace = w\nagent = a\n", 3,
+	    "[view \"v\"] mountpoint", "missing required key",
+	    "view without mountpoint");
+	bad("[view \"v\"]\n[fs]\nthreads = x\n", 1, "[view \"v\"] workspace",
+	    "missing required key", "missing key reported before later error");
+	bad("[workspace \"w\"]\n[view \"v\"]\nworkspace = nope\nagent = a\n"
+	    "mountpoint = /m\n",
+	    3, "[view \"v\"] workspace", "no [workspace \"nope\"] in this file",
+	    "unknown workspace");
+	bad("[view \"v\"]\nworkspace = v\nagent = a\nmountpoint = /m\n", 2,
+	    "[view \"v\"] workspace", "no [workspace \"v\"]",
+	    "a view name is not a workspace");
+	bad(BASE "[view \"v2\"]\nmountpoint = /m\nworkspace = w\nagent = b\n",
+	    7, "[view \"v2\"] mountpoint",
+	    "\"/m\" is already the mountpoint of [view \"v\"] (line 5)",
+	    "duplicate mountpoint");
+	good_free(BASE "[view \"v2\"]\nmountpoint = /m/\nworkspace = w\n"
+	               "agent = b\n",
+	    "mountpoints compared as written");
+}
+
+static void
+test_messages(void)
+{
+	struct sn_config *cfg;
+	char err[64], big[4096], *key, *long_text;
+	const char *text;
+	int rc;
+
+	/* err may be NULL or tiny; *out is always reset. */
+	cfg = (struct sn_config *)(uintptr_t)1;
+	rc = config_parse("[bogus]\n", 8, NAME, &cfg, NULL, 0);
+	ok(rc == SN_ECONFIG && cfg == NULL, "NULL err buffer");
+	memset(err, 'x', sizeof(err));
+	rc = config_parse("[bogus]\n", 8, NAME, &cfg, err, 1);
+	ok(rc == SN_ECONFIG && err[0] == '\0' && err[1] == 'x',
+	    "err buffer of 1 byte");
+	memset(err, 'x', sizeof(err));
+	rc = config_parse("[bogus]\n", 8, NAME, &cfg, err, 10);
+	ok(rc == SN_ECONFIG && strcmp(err, "t.conf:1:") == 0 && err[10] == 'x',
+	    "err buffer of 10 bytes truncates");
+	rc = config_parse("", 0, NAME, NULL, err, sizeof(err));
+	ok(rc == SN_EINVAL, "NULL out pointer");
+
+	/* Hostile user text is cut and made printable in messages. */
+	key = rep('k', 10000);
+	text = long_text = fmt("[fs]\n%s = 1\n", key);
+	rc = config_parse(text, strlen(text), NAME, &cfg, big, sizeof(big));
+	ok(rc == SN_ECONFIG && strlen(big) < 200 && strstr(big, "...") &&
+	        strstr(big, "unknown key"),
+	    "10,000-byte key cut in message");
+	free(long_text);
+	free(key);
+	rc = config_parse("[fs]\n\x1b[31m\r = 1\n", 16, NAME, &cfg, big,
+	    sizeof(big));
+	is_str(big, "t.conf:2: [fs] ?[31m?: unknown key in [fs]",
+	    "control bytes shown as '?'");
+	text = "[fs]\nthreads = \x7f\n";
+	rc = config_parse(text, strlen(text), "a\nb", &cfg, big, sizeof(big));
+	is_str(big,
+	    "a?b:2: [fs] threads: \"?\" is not a decimal number (1..256)",
+	    "file name and value made printable");
+	text = "[fs]\nthreads = 1\n";
+	rc = config_parse(text, strlen(text), NULL, &cfg, big, sizeof(big));
+	ok(rc == 0 && strcmp(cfg->path, "(config)") == 0,
+	    "NULL name becomes (config)");
+	config_free(cfg);
+	rc = config_parse("x", 1, NULL, &cfg, big, sizeof(big));
+	is_str(big,
+	    "(config):1: malformed line (want key = value or [section])",
+	    "exact message, no section");
+}
+
+static void
+test_many_sections(void)
+{
+	size_t n = 3000, i, len = 0, cap = n * 120;
+	struct sn_config *cfg;
+	char *text;
+
+	if ((text = malloc(cap)) == NULL)
+		abort();
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "[workspace \"w%zu\"]\n[view \"v%zu\"]\nworkspace = w%zu\n"
+		    "agent = a\nmountpoint = /m/%zu\n",
+		    i, i, n - 1 - i, i);
+	if ((cfg = good_n(text, len, "3000 workspaces and views")) != NULL) {
+		ok(cfg->n_workspaces == n && cfg->n_views == n,
+		    "all sections kept");
+		is_str(cfg->views[0].workspace, "w2999", "forward references");
+		ok(config_workspace(cfg, "w1234") == &cfg->workspaces[1234],
+		    "config_workspace in a big config");
+		config_free(cfg);
+	} else
+		skip(3, "did not parse");
+	len += (size_t)snprintf(text + len, cap - len,
+	    "[view \"x\"]\nworkspace = w0\nagent = a\nmountpoint = /m/1500\n");
+	bad_n(text, len, (unsigned)(5 * n + 4), "[view \"x\"] mountpoint",
+	    "already the mountpoint of [view \"v1500\"] (line 7505)",
+	    "duplicate mountpoint among 3001 views");
+	len += (size_t)snprintf(text + len, cap - len, "[workspace \"w77\"]\n");
+	bad_n(text, len, (unsigned)(5 * n + 5), "[workspace \"w77\"]",
+	    "repeated section (first at line 386)",
+	    "repeated workspace among 3000");
+	free(text);
+}
+
+/* ---- config_load, config_demo, the rest ------------------------------- */
+
+static char *
+write_tmp(const char *dir, const char *data, size_t len)
+{
+	char *path = fmt("%s/sn-test-config.XXXXXX", dir);
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1)
+		abort();
+	if (len > 0 && write(fd, data, len) != (ssize_t)len)
+		abort();
+	close(fd);
+	return path;
+}
+
+static void
+test_load(void)
+{
+	const char *dir = getenv("TMPDIR");
+	struct sn_config *cfg;
+	char err[512], *path, *want, *big;
+	size_t mib = 1024 * 1024;
+	int rc;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+
+	path = write_tmp(dir, "[fs]\nthreads = 5\n", 17);
+	rc = config_load(path, &cfg, err, sizeof(err));
+	ok(rc == 0 && cfg != NULL && cfg->fs.threads == 5 &&
+	        strcmp(cfg->path, path) == 0,
+	    "load a file");
+	config_free(cfg);
+	unlink(path);
+	free(path);
+
+	path = write_tmp(dir, "[fs]\nthreads = 500\n", 19);
+	rc = config_load(path, &cfg, err, sizeof(err));
+	want = fmt("%s:2: [fs] threads: ", path);
+	ok(rc == SN_ECONFIG && cfg == NULL &&
+	        strncmp(err, want, strlen(want)) == 0,
+	    "load: error names file");
+	unlink(path);
+	free(path);
+	free(want);
+
+	path = fmt("%s/sn-test-config-nonexistent.%ld", dir, (long)getpid());
+	cfg = (struct sn_config *)(uintptr_t)1;
+	rc = config_load(path, &cfg, err, sizeof(err));
+	want = fmt("%s: cannot open: %s", path, strerror(ENOENT));
+	ok(rc == SN_ECONFIG && cfg == NULL, "load: missing file fails");
+	is_str(err, want, "load: missing file message");
+	free(path);
+	free(want);
+
+	rc = config_load(dir, &cfg, err, sizeof(err));
+	want = fmt("%s: cannot read: %s", dir, strerror(EISDIR));
+	ok(rc == SN_ECONFIG && cfg == NULL, "load: directory fails");
+	is_str(err, want, "load: directory message");
+	free(want);
+
+	/* Exactly 1 MiB loads; one byte more does not. */
+	big = rep('#', mib + 1);
+	big[mib - 1] = '\n';
+	path = write_tmp(dir, big, mib);
+	rc = config_load(path, &cfg, err, sizeof(err));
+	ok(rc == 0 && cfg != NULL, "load: 1 MiB file");
+	config_free(cfg);
+	unlink(path);
+	free(path);
+	path = write_tmp(dir, big, mib + 1);
+	rc = config_load(path, &cfg, err, sizeof(err));
+	want = fmt("%s: file is larger than 1048576 bytes", path);
+	ok(rc == SN_ECONFIG && cfg == NULL, "load: 1 MiB + 1 fails");
+	is_str(err, want, "load: too-large message");
+	unlink(path);
+	free(path);
+	free(want);
+	free(big);
+
+	ok(config_load(NULL, &cfg, err, sizeof(err)) == SN_EINVAL &&
+	        cfg == NULL,
+	    "load: NULL path");
+	ok(config_load("/dev/null", &cfg, NULL, 0) == 0 && cfg != NULL,
+	    "load: /dev/null is an empty config");
+	config_free(cfg);
+}
+
+static void
+test_demo(void)
+{
+	struct sn_config *cfg = NULL;
+	const struct sn_cfg_view *v;
+	int rc;
+
+	rc = config_demo("./.sentinel", "./workspace", &cfg);
+	if (!ok(rc == 0 && cfg != NULL, "config_demo")) {
+		skip(14, "no demo config");
+		return;
+	}
+	is_str(cfg->path, "(built-in)", "demo path");
+	is_str(cfg->state_dir, "./.sentinel", "demo state_dir");
+	is_int(cfg->n_workspaces, 1, "one workspace");
+	is_str(cfg->workspaces[0].id, "demo", "workspace demo");
+	is_str(cfg->workspaces[0].root, "./.sentinel/workspaces/demo/root",
+	    "workspace root under state_dir");
+	is_int(cfg->n_views, 1, "one view");
+	v = &cfg->views[0];
+	ok(strcmp(v->name, "demo") == 0 && strcmp(v->workspace, "demo") == 0,
+	    "view demo of workspace demo");
+	is_str(v->agent, "dev", "agent dev");
+	is_str(v->role, "Dev", "role Dev");
+	is_str(v->mountpoint, "./workspace", "mountpoint as given");
+	ok(!v->allow_other && v->n_allowed_uids == 0, "no allow_other");
+	ok(cfg->fs.cache_timeout == 86400 && cfg->fs.fd_cache == 4096 &&
+	        cfg->fs.threads == 8 && cfg->fs.writeback_cache == 1,
+	    "demo [fs] defaults");
+	ok(config_workspace(cfg, "demo") == &cfg->workspaces[0],
+	    "config_workspace(demo)");
+	ok(config_workspace(cfg, "nope") == NULL, "config_workspace(nope)");
+	config_free(cfg);
+
+	cfg = (struct sn_config *)(uintptr_t)1;
+	ok(config_demo(NULL, "/m", &cfg) == SN_EINVAL && cfg == NULL,
+	    "demo: NULL state_dir");
+	cfg = (struct sn_config *)(uintptr_t)1;
+	ok(config_demo("", "/m", &cfg) == SN_EINVAL && cfg == NULL,
+	    "demo: empty state_dir");
+	ok(config_demo("/s", NULL, &cfg) == SN_EINVAL && cfg == NULL,
+	    "demo: NULL mountpoint");
+	ok(config_demo("/s", "/m", NULL) == SN_EINVAL, "demo: NULL out");
+}
+
+static void
+test_misc(void)
+{
+	struct sn_config *cfg;
+
+	config_free(NULL);
+	ok(1, "config_free(NULL) is a no-op");
+	ok(config_workspace(NULL, "x") == NULL, "config_workspace(NULL cfg)");
+	if ((cfg = good(BASE, "base config")) != NULL) {
+		ok(config_workspace(cfg, NULL) == NULL,
+		    "config_workspace(cfg, NULL)");
+		config_free(cfg);
+	} else
+		skip(1, "base did not parse");
+}
+
+int
+main(void)
+{
+	test_full();
+	test_defaults();
+	test_syntax();
+	test_bools();
+	test_uints();
+	test_ids();
+	test_uid_lists();
+	test_errors_structure();
+	test_errors_values();
+	test_messages();
+	test_many_sections();
+	test_load();
+	test_demo();
+	test_misc();
+	return done_testing();
+}

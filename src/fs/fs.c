@@ -54,6 +54,8 @@ struct dh {
 	off_t offset;
 };
 
+static void kill_suidgid(fuse_req_t req, int fd);
+
 static struct sn_fs *
 req_fs(fuse_req_t req)
 {
@@ -280,7 +282,8 @@ changed_entry(struct sn_fs *fs, struct inode *parent, const char *name,
 }
 
 static int
-do_setattr(struct sn_fs *fs, struct inode *in, struct stat *attr, int valid,
+do_setattr(fuse_req_t req, struct sn_fs *fs, struct inode *in,
+    struct stat *attr, int valid,
     struct fuse_file_info *fi, struct stat *out)
 {
 	char pp[64];
@@ -319,11 +322,22 @@ do_setattr(struct sn_fs *fs, struct inode *in, struct stat *attr, int valid,
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		if (hfd >= 0)
+			kill_suidgid(req, hfd);
+		if (hfd >= 0)
 			r = ftruncate(hfd, attr->st_size);
 		else if (!S_ISREG(in->type))
 			r = (errno = S_ISDIR(in->type) ? EISDIR : EINVAL, -1);
 		else
-			r = truncate(pp, attr->st_size);
+		{
+			int tfd = open(pp, O_WRONLY | O_CLOEXEC);
+
+			r = tfd;
+			if (tfd >= 0) {
+				kill_suidgid(req, tfd);
+				r = ftruncate(tfd, attr->st_size);
+				close(tfd);
+			}
+		}
 		if (r < 0) {
 			r = -errno;
 			goto out;
@@ -370,7 +384,7 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	int r;
 
 	CHECK_CALLER(req);
-	r = do_setattr(fs, in, attr, valid, fi, &st);
+	r = do_setattr(req, fs, in, attr, valid, fi, &st);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -754,6 +768,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (fi->flags & O_TRUNC) {
+		kill_suidgid(req, fd);
 		((struct fh *)(uintptr_t)fi->fh)->written = 1;
 		changed_inode(fs, in, 0);
 	}
@@ -832,6 +847,30 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
+/*
+ * The kernel left clearing set-id bits to us (FUSE_HANDLE_KILLPRIV_V2):
+ * a write or truncate by a caller without CAP_FSETID (any non-root
+ * caller here) clears S_ISUID, and S_ISGID when group-exec is set, as
+ * the kernel would on a local filesystem.  We write as root, so the
+ * backing filesystem does not do it for us.
+ */
+static void
+kill_suidgid(fuse_req_t req, int fd)
+{
+	struct stat st;
+	mode_t m;
+
+	if (fuse_req_ctx(req)->uid == 0 || fstat(fd, &st) < 0)
+		return;
+	m = st.st_mode & 07777;
+	if (m & S_ISUID)
+		m &= ~S_ISUID;
+	if ((m & S_ISGID) && (m & S_IXGRP))
+		m &= ~S_ISGID;
+	if (m != (st.st_mode & 07777))
+		(void)fchmod(fd, m);
+}
+
 static void
 op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
     off_t off, struct fuse_file_info *fi)
@@ -843,6 +882,7 @@ op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = h->fd;
 	out.buf[0].pos = off;
+	kill_suidgid(req, h->fd);
 	n = fuse_buf_copy(&out, in_buf, 0);
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);

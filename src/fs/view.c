@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fuse.h>
 #include <sys/mount.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -43,6 +45,77 @@ struct view {
 };
 
 static __thread char fuse_last_error[256];
+
+/*
+ * Custom I/O on /dev/fuse, only to negotiate FUSE_HANDLE_KILLPRIV_V2,
+ * which libfuse 3.14 cannot ask for.  Without it the kernel sends a
+ * GETXATTR("security.capability") before every write (a full round trip
+ * per write); with it the kernel marks the superblock SB_NOSEC and leaves
+ * clearing set-id bits on write/truncate to us (fs.c: kill_suidgid).  The
+ * backing filesystem itself drops security.capability on our writes.
+ * read() records the INIT request; writev() adds the flag to its reply
+ * when the kernel offered it.
+ */
+static _Atomic uint64_t init_unique; /* unique of a pending INIT, or 0 */
+
+static ssize_t
+io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t n = read(fd, buf, len);
+
+	if (n >= (ssize_t)(sizeof(struct fuse_in_header) +
+	    sizeof(struct fuse_init_in) - 4 * sizeof(uint32_t))) {
+		const struct fuse_in_header *h = buf;
+
+		if (h->opcode == FUSE_INIT) {
+			const struct fuse_init_in *in =
+			    (const void *)((const char *)buf + sizeof(*h));
+
+			if (in->flags & FUSE_HANDLE_KILLPRIV_V2)
+				atomic_store(&init_unique, h->unique);
+		}
+	}
+	return n;
+}
+
+static ssize_t
+io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	uint64_t u = atomic_load(&init_unique);
+
+	if (u != 0 && count >= 2 &&
+	    iov[0].iov_len >= sizeof(struct fuse_out_header) &&
+	    ((struct fuse_out_header *)iov[0].iov_base)->unique == u &&
+	    ((struct fuse_out_header *)iov[0].iov_base)->error == 0 &&
+	    iov[1].iov_len >= 4 * sizeof(uint32_t)) {
+		struct fuse_init_out *out = iov[1].iov_base;
+
+		out->flags |= FUSE_HANDLE_KILLPRIV_V2;
+		atomic_store(&init_unique, 0);
+	}
+	return writev(fd, iov, count);
+}
+
+static ssize_t
+io_splice_receive(int fdin, off_t *offin, int fdout, off_t *offout,
+    size_t len, unsigned int flags, void *userdata)
+{
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+static ssize_t
+io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+    unsigned int flags, void *userdata)
+{
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+static const struct fuse_custom_io killpriv_io = {
+	.writev = io_writev,
+	.read = io_read,
+	.splice_receive = io_splice_receive,
+	.splice_send = io_splice_send,
+};
 
 static void
 fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
@@ -291,6 +364,9 @@ view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
 		goto fail;
 	}
 	v->mounted = 1;
+	if (fuse_session_custom_io(v->fs.se, &killpriv_io,
+	    fuse_session_fd(v->fs.se)) != 0)
+		log_warn("view %s: custom I/O unavailable", v->fs.name);
 	fsgroup_add(w->group, &v->fs);
 	v->in_group = 1;
 	fuse_opt_free_args(&args);

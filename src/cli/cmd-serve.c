@@ -132,6 +132,12 @@ cmd_serve_exec(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* before any thread: every thread inherits the blocked mask */
+	if (cli_block_signals() < 0) {
+		cli_error("cannot block signals");
+		goto out;
+	}
+	cli_raise_nofile();
 	r = cli_mkdirs(state_dir, 0700);
 	if (r < 0) {
 		cli_error("state dir %s: %s", state_dir, strerror(-r));
@@ -183,12 +189,7 @@ cmd_serve_exec(int argc, char **argv)
 			goto out;
 		}
 	}
-	cli_raise_nofile();
-	umask(0);
-	if (cli_block_signals() < 0) {
-		cli_error("cannot block signals");
-		goto out;
-	}
+	umask(0); /* the kernel applied each caller's umask already */
 	for (i = 0; i < cfg->n_views; i++) {
 		const struct sn_cfg_view *vc = &cfg->views[i];
 		struct view_opts vo;

@@ -358,11 +358,9 @@ do_setattr(fuse_req_t req, struct sn_fs *fs, struct inode *in,
 			tv[1] = attr->st_mtim;
 		if (hfd >= 0)
 			r = futimens(hfd, tv);
-		else if (S_ISLNK(in->type)) {
-			/* utimensat(AT_EMPTY_PATH) is not there: go by name */
-			r = (errno = EOPNOTSUPP, -1);
-		} else
-			r = utimensat(AT_FDCWD, pp, tv, 0);
+		else
+			r = utimensat(fd, "", tv,
+			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 		if (r < 0) {
 			r = -errno;
 			goto out;
@@ -779,6 +777,64 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
+/* O_TMPFILE in parent: an unnamed file, pinned until the kernel forgets. */
+static void
+do_tmpfile(fuse_req_t req, struct inode *parent, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct sn_fs *fs = req_fs(req);
+	struct fuse_entry_param e;
+	struct inode *in;
+	char pp[64];
+	int pfd, fd, pathfd = -1, r, flags;
+
+	r = inode_get_fd(fs->itab, parent, &pfd);
+	if (r < 0)
+		goto err;
+	flags = open_flags(fs, fi->flags);
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		flags = (flags & ~O_ACCMODE) | O_RDWR;
+	/* O_EXCL here means "can never be linked in": keep it */
+	fd = openat(pfd, ".", flags | O_TMPFILE | (fi->flags & O_EXCL),
+	    mode & 07777);
+	if (fd < 0) {
+		r = -errno;
+		inode_put_fd(fs->itab, parent);
+		goto err;
+	}
+	r = give_to_caller(fs, req, pfd, NULL, fd, S_IFREG | mode);
+	inode_put_fd(fs->itab, parent);
+	entry_init(fs, &e);
+	if (r == 0 && fstat(fd, &e.attr) < 0)
+		r = -errno;
+	if (r == 0 && (r = procpath(pp, sizeof(pp), fd)) == 0) {
+		pathfd = open(pp, O_PATH | O_CLOEXEC);
+		if (pathfd < 0)
+			r = -errno;
+	}
+	if (r == 0)
+		r = inode_lookup(fs->itab, parent, "/", &e.attr, pathfd, &in);
+	if (r < 0) {
+		close(fd);
+		goto err;
+	}
+	e.ino = fs_nodeid(fs, in);
+	(void)inode_pin(fs->itab, in); /* no name: never reopened by one */
+	r = fh_new(fd, in, fi);
+	if (r < 0) {
+		close(fd);
+		inode_forget(fs->itab, in, 1);
+		goto err;
+	}
+	inode_opened(fs->itab, in, 1);
+	file_info_caching(fs, fi);
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		fh_free(fs, (struct fh *)(uintptr_t)fi->fh);
+	return;
+err:
+	fuse_reply_err(req, -r);
+}
+
 static void
 op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
     struct fuse_file_info *fi)
@@ -790,6 +846,10 @@ op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	int flags = open_flags(fs, fi->flags) & ~O_TRUNC;
 
 	CHECK_CALLER(req);
+	if (fs_tmpfile_request && strcmp(name, "/") == 0) {
+		do_tmpfile(req, parent, mode, fi);
+		return;
+	}
 	r = check_name(name);
 	if (r < 0)
 		goto err;
@@ -1371,8 +1431,7 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_POSIX_LOCKS;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
-	if (conn->capable & FUSE_CAP_SPLICE_READ)
-		conn->want |= FUSE_CAP_SPLICE_READ;
+	conn->want &= ~FUSE_CAP_SPLICE_READ; /* see view.c: io_read */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)

@@ -39,6 +39,9 @@ struct sn_fs {
 
 extern const struct fuse_lowlevel_ops fs_ops;
 
+/* Set by view.c's request reader: this thread's CREATE is an O_TMPFILE. */
+extern __thread int fs_tmpfile_request;
+
 /* Kernel node id <-> inode. */
 static inline struct inode *
 fs_inode(struct sn_fs *fs, fuse_ino_t ino)

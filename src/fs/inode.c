@@ -491,7 +491,7 @@ inode_get_fd(struct inode_table *t, struct inode *in, int *fdp)
 		return 0;
 	}
 	parent = in->parent;
-	if (parent == NULL || in->name == NULL) {
+	if (parent == NULL || in->name == NULL || strchr(in->name, '/')) {
 		pthread_mutex_unlock(&s->m);
 		return -ESTALE;
 	}

@@ -54,14 +54,30 @@ static __thread char fuse_last_error[256];
  * clearing set-id bits on write/truncate to us (fs.c: kill_suidgid).  The
  * backing filesystem itself drops security.capability on our writes.
  * read() records the INIT request; writev() adds the flag to its reply
- * when the kernel offered it.
+ * when the kernel offered it.  Requests are read with read(2), not
+ * spliced, so that read() sees every request (see FUSE_TMPFILE below).
  */
 static _Atomic uint64_t init_unique; /* unique of a pending INIT, or 0 */
+
+__thread int fs_tmpfile_request;
 
 static ssize_t
 io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
+
+	fs_tmpfile_request = 0;
+	if (n >= (ssize_t)sizeof(struct fuse_in_header) &&
+	    ((struct fuse_in_header *)buf)->opcode == FUSE_TMPFILE) {
+		/*
+		 * O_TMPFILE: the request is a CREATE of the name "/" (and
+		 * its reply has CREATE's layout).  libfuse 3.14 does not
+		 * know the opcode; hand it over as a CREATE that op_create
+		 * recognises by this thread-local flag.
+		 */
+		((struct fuse_in_header *)buf)->opcode = FUSE_CREATE;
+		fs_tmpfile_request = 1;
+	}
 
 	if (n >= (ssize_t)(sizeof(struct fuse_in_header) +
 	    sizeof(struct fuse_init_in) - 4 * sizeof(uint32_t))) {
@@ -97,13 +113,6 @@ io_writev(int fd, struct iovec *iov, int count, void *userdata)
 }
 
 static ssize_t
-io_splice_receive(int fdin, off_t *offin, int fdout, off_t *offout,
-    size_t len, unsigned int flags, void *userdata)
-{
-	return splice(fdin, offin, fdout, offout, len, flags);
-}
-
-static ssize_t
 io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
     unsigned int flags, void *userdata)
 {
@@ -113,7 +122,6 @@ io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
 static const struct fuse_custom_io killpriv_io = {
 	.writev = io_writev,
 	.read = io_read,
-	.splice_receive = io_splice_receive,
 	.splice_send = io_splice_send,
 };
 

@@ -539,20 +539,40 @@ op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	make_node(req, parent, name, S_IFLNK | 0777, 0, link);
 }
 
-/* Pin the inode that (pfd, name) names, if the kernel knows it. */
-static void
-pin_target(struct sn_fs *fs, int pfd, const char *name)
+/*
+ * The object at (pfd, name) is about to lose that name.  Returns the
+ * inode if the kernel knows it (with a reference), and whether this is
+ * its last name, so that after the call succeeds it can be declared dead.
+ */
+static struct inode *
+losing_name(struct sn_fs *fs, int pfd, const char *name, int *last)
 {
 	struct stat st;
 	struct inode *in;
 
+	*last = 0;
 	if (stat_at(fs, pfd, name, 0, &st) < 0)
-		return;
+		return NULL;
 	in = inode_find(fs->itab, st.st_dev, st.st_ino);
 	if (in == NULL)
+		return NULL;
+	*last = S_ISDIR(st.st_mode) || st.st_nlink <= 1;
+	if (*last)
+		(void)inode_pin_dying(fs->itab, in);
+	return in;
+}
+
+/* After the call: tell the other views, forget a dead inode's number. */
+static void
+lost_name(struct sn_fs *fs, struct inode *in, int last, int ok)
+{
+	if (in == NULL)
 		return;
-	(void)inode_pin_if_open(fs->itab, in);
-	changed_inode(fs, in, 0);
+	if (ok) {
+		changed_inode(fs, in, 0);
+		if (last)
+			inode_dead(fs->itab, in);
+	}
 	inode_unref(fs->itab, in);
 }
 
@@ -561,7 +581,8 @@ remove_entry(fuse_req_t req, fuse_ino_t pino, const char *name, int flags)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct inode *parent = fs_inode(fs, pino);
-	int pfd, r;
+	struct inode *victim;
+	int pfd, r, last;
 
 	CHECK_CALLER(req);
 	r = check_name(name);
@@ -570,8 +591,9 @@ remove_entry(fuse_req_t req, fuse_ino_t pino, const char *name, int flags)
 	r = inode_get_fd(fs->itab, parent, &pfd);
 	if (r < 0)
 		goto out;
-	pin_target(fs, pfd, name);
+	victim = losing_name(fs, pfd, name, &last);
 	r = unlinkat(pfd, name, flags) < 0 ? -errno : 0;
+	lost_name(fs, victim, last, r == 0);
 	inode_put_fd(fs->itab, parent);
 	if (r == 0)
 		changed_entry(fs, parent, name, DIR_WAIT_MS);
@@ -615,7 +637,8 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name,
 	struct sn_fs *fs = req_fs(req);
 	struct inode *parent = fs_inode(fs, pino);
 	struct inode *nparent = fs_inode(fs, npino);
-	int pfd = -1, npfd = -1, r;
+	struct inode *victim;
+	int pfd = -1, npfd = -1, r, last = 0;
 
 	CHECK_CALLER(req);
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
@@ -635,9 +658,19 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name,
 		inode_put_fd(fs->itab, parent);
 		goto out;
 	}
+	victim = NULL;
 	if (!(flags & RENAME_EXCHANGE))
-		pin_target(fs, npfd, newname); /* about to lose its name */
+		victim = losing_name(fs, npfd, newname, &last);
 	r = renameat2(pfd, name, npfd, newname, flags) < 0 ? -errno : 0;
+	if (victim != NULL) {
+		/* renaming a name onto another of the same inode changes nothing */
+		struct stat vst;
+
+		if (r == 0 && stat_at(fs, npfd, newname, 0, &vst) == 0 &&
+		    vst.st_ino == victim->ino && vst.st_dev == victim->dev)
+			last = 0;
+		lost_name(fs, victim, last, r == 0);
+	}
 	if (r == 0) {
 		note_moved(fs, nparent, npfd, newname);
 		if (flags & RENAME_EXCHANGE)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@ struct inode_table {
 	struct shard shards[INODE_SHARDS];
 	struct inode root;
 	unsigned shard_budget;
+	unsigned fd_budget;
+	atomic_uint npinned;    /* pinned descriptors, all shards */
 };
 
 static inline uint64_t
@@ -76,6 +79,7 @@ inode_table_new(int root_fd, unsigned fd_budget, struct inode_table **out)
 			return SN_ENOMEM;
 		}
 	}
+	t->fd_budget = fd_budget;
 	t->shard_budget = fd_budget / INODE_SHARDS;
 	if (t->shard_budget < 2)
 		t->shard_budget = 2;
@@ -306,10 +310,13 @@ inode_unref(struct inode_table *t, struct inode *in)
 			pthread_mutex_unlock(&s->m);
 			return;
 		}
-		hash_remove(s, in);
+		if (!in->unhashed)
+			hash_remove(s, in);
 		if (in->fd >= 0) {
 			if (in_lru(s, in))
 				lru_unlink(s, in);
+			if (in->pinned)
+				atomic_fetch_sub(&t->npinned, 1);
 			s->nfds--;
 			fd = in->fd;
 			in->fd = -1;
@@ -358,6 +365,25 @@ set_name(struct inode *in, struct inode *parent, char *name)
 	return old;
 }
 
+/*
+ * A known inode whose descriptor shows no link left is dead, and its
+ * number was reused by whatever the kernel just looked up (something
+ * outside Sentinel unlinked it): unhash it.  Shard mutex held.
+ */
+static int
+stale_locked(struct shard *s, struct inode *in)
+{
+	struct stat st;
+
+	if (in->fd < 0 || in->type == S_IFDIR)
+		return 0;
+	if (fstat(in->fd, &st) < 0 || st.st_nlink > 0)
+		return 0;
+	hash_remove(s, in);
+	in->unhashed = 1;
+	return 1;
+}
+
 int
 inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
     const struct stat *st, int fd, struct inode **out)
@@ -382,6 +408,8 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 	s = &t->shards[h % INODE_SHARDS];
 	pthread_mutex_lock(&s->m);
 	in = hash_find(s, st->st_dev, st->st_ino);
+	if (in != NULL && stale_locked(s, in))
+		in = NULL;
 	if (in == NULL) {
 		pthread_mutex_unlock(&s->m);
 		fresh = calloc(1, sizeof(*fresh));
@@ -396,6 +424,8 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 		fresh->fd = -1;
 		pthread_mutex_lock(&s->m);
 		in = hash_find(s, st->st_dev, st->st_ino);
+		if (in != NULL && stale_locked(s, in))
+			in = NULL;
 		if (in == NULL) {
 			in = fresh;
 			fresh = NULL;
@@ -606,6 +636,7 @@ inode_pin(struct inode_table *t, struct inode *in)
 	pthread_mutex_lock(&s->m);
 	if (!in->pinned) {
 		in->pinned = 1;
+		atomic_fetch_add(&t->npinned, 1);
 		if (in_lru(s, in))
 			lru_unlink(s, in);
 	}
@@ -640,4 +671,32 @@ inode_pin_if_open(struct inode_table *t, struct inode *in)
 	open = in->nopen > 0;
 	pthread_mutex_unlock(&s->m);
 	return open ? inode_pin(t, in) : 0;
+}
+
+int
+inode_pin_dying(struct inode_table *t, struct inode *in)
+{
+	/*
+	 * The kernel may still write back its attributes after the unlink;
+	 * keep it reachable, within a bound (FORGETs release them quickly).
+	 */
+	if (atomic_load(&t->npinned) < t->fd_budget / 2)
+		return inode_pin(t, in);
+	return inode_pin_if_open(t, in);
+}
+
+void
+inode_dead(struct inode_table *t, struct inode *in)
+{
+	struct shard *s;
+
+	if (in == &t->root)
+		return;
+	s = shard_of(t, in);
+	pthread_mutex_lock(&s->m);
+	if (!in->unhashed) {
+		hash_remove(s, in);
+		in->unhashed = 1;
+	}
+	pthread_mutex_unlock(&s->m);
 }

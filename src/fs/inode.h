@@ -52,6 +52,7 @@ struct inode {
 	int fd_users;
 	int pinned;         /* keep fd: no longer reachable by name */
 	int nopen;          /* open file handles */
+	int unhashed;       /* dead: its (dev, ino) may name a new file */
 	struct inode *parent;
 	char *name;
 	struct inode *hnext;
@@ -109,6 +110,19 @@ void inode_moved(struct inode_table *t, struct inode *in,
  * still knows it.  Returns 0 or a negative errno.
  */
 int inode_pin(struct inode_table *t, struct inode *in);
+/*
+ * The inode lost its last name (unlink, rmdir, rename over it): take it
+ * out of the hash so that a new file that reuses its inode number gets a
+ * new inode (and node id) of its own.  It lives on until the kernel
+ * forgets it; if it is open, its descriptor is pinned first.
+ */
+void inode_dead(struct inode_table *t, struct inode *in);
+/*
+ * Before the last name of in goes: pin its descriptor (always if open;
+ * otherwise while fewer than half the budget is pinned).
+ */
+int inode_pin_dying(struct inode_table *t, struct inode *in);
+
 /*
  * Count open file handles (delta +1 at open, -1 at release); an inode
  * that loses its name while open is pinned by inode_pin_if_open().

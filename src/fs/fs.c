@@ -383,6 +383,23 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 
 	CHECK_CALLER(req);
 	r = do_setattr(req, fs, in, attr, valid, fi, &st);
+	if ((r == -ESTALE || r == -ENOENT) && inode_is_dead(fs->itab, in)) {
+		/*
+		 * The kernel writes back times of an inode that lost its last
+		 * name through this view (ctime of unlink); the file is gone
+		 * and no one can observe them: accept, as the file would have.
+		 */
+		memset(&st, 0, sizeof(st));
+		st.st_ino = in->ino;
+		st.st_mode = in->type | ((valid & FUSE_SET_ATTR_MODE) ?
+		    (attr->st_mode & 07777) : 0600);
+		st.st_atim = attr->st_atim;
+		st.st_mtim = attr->st_mtim;
+		st.st_ctim = attr->st_ctim;
+		st.st_size = (valid & FUSE_SET_ATTR_SIZE) ? attr->st_size : 0;
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -558,7 +575,7 @@ losing_name(struct sn_fs *fs, int pfd, const char *name, int *last)
 		return NULL;
 	*last = S_ISDIR(st.st_mode) || st.st_nlink <= 1;
 	if (*last)
-		(void)inode_pin_dying(fs->itab, in);
+		(void)inode_pin_if_open(fs->itab, in);
 	return in;
 }
 
@@ -777,19 +794,10 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct inode *in = fs_inode(fs, ino);
-	char pp[64];
-	int ifd, fd, r;
+	int fd, r;
 
 	CHECK_CALLER(req);
-	r = inode_get_fd(fs->itab, in, &ifd);
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
-	}
-	r = procpath(pp, sizeof(pp), ifd);
-	fd = r < 0 ? -1 : open(pp, open_flags(fs, fi->flags));
-	r = fd < 0 ? (r < 0 ? r : -errno) : 0;
-	inode_put_fd(fs->itab, in);
+	r = inode_open(fs->itab, in, open_flags(fs, fi->flags), &fd);
 	if (r == 0 && (r = fh_new(fd, in, fi)) < 0)
 		close(fd);
 	if (r == 0)
@@ -990,12 +998,10 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
-	int fd, r = 0;
+	int r = 0;
 
-	/* close a duplicate: drops POSIX locks of this owner, as close(2) */
-	fd = dup(h->fd);
-	if (fd < 0 || close(fd) < 0)
-		r = errno;
+	/* POSIX locks live in the kernel (see op_init), so there is nothing
+	 * of the caller's to drop on our descriptor here */
 	if (h->written) {
 		h->written = 0;
 		changed_inode(fs, h->in, FILE_WAIT_MS);

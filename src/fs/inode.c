@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -673,18 +674,6 @@ inode_pin_if_open(struct inode_table *t, struct inode *in)
 	return open ? inode_pin(t, in) : 0;
 }
 
-int
-inode_pin_dying(struct inode_table *t, struct inode *in)
-{
-	/*
-	 * The kernel may still write back its attributes after the unlink;
-	 * keep it reachable, within a bound (FORGETs release them quickly).
-	 */
-	if (atomic_load(&t->npinned) < t->fd_budget / 2)
-		return inode_pin(t, in);
-	return inode_pin_if_open(t, in);
-}
-
 void
 inode_dead(struct inode_table *t, struct inode *in)
 {
@@ -699,4 +688,82 @@ inode_dead(struct inode_table *t, struct inode *in)
 		in->unhashed = 1;
 	}
 	pthread_mutex_unlock(&s->m);
+}
+
+int
+inode_open(struct inode_table *t, struct inode *in, int flags, int *fdp)
+{
+	struct shard *s;
+	struct inode *parent;
+	struct stat st;
+	char pp[64], *name;
+	int pfd, fd, r;
+
+	*fdp = -1;
+	if (in == &t->root)
+		return -EISDIR;
+	s = shard_of(t, in);
+	pthread_mutex_lock(&s->m);
+	if (in->fd >= 0) {
+		/* reopen the O_PATH descriptor with the wanted access */
+		in->fd_users++;
+		(void)snprintf(pp, sizeof(pp), "/proc/self/fd/%d", in->fd);
+		pthread_mutex_unlock(&s->m);
+		fd = open(pp, flags | O_CLOEXEC);
+		r = fd < 0 ? -errno : 0;
+		inode_put_fd(t, in);
+		*fdp = fd;
+		return r;
+	}
+	parent = in->parent;
+	if (parent == NULL || in->name == NULL || strchr(in->name, '/')) {
+		pthread_mutex_unlock(&s->m);
+		return -ESTALE;
+	}
+	name = strdup(in->name);
+	if (name == NULL) {
+		pthread_mutex_unlock(&s->m);
+		return -ENOMEM;
+	}
+	in->refs++;
+	pthread_mutex_unlock(&s->m);
+	ref_get(t, parent);
+	r = inode_get_fd(t, parent, &pfd);
+	if (r == 0) {
+		/* never truncate before the identity is known */
+		fd = openat(pfd, name, (flags & ~O_TRUNC) | O_NOFOLLOW |
+		    O_NOCTTY | O_CLOEXEC);
+		r = fd < 0 ? -errno : 0;
+		inode_put_fd(t, parent);
+	}
+	if (r == 0 && (fstat(fd, &st) < 0 || st.st_ino != in->ino ||
+	    st.st_dev != in->dev)) {
+		close(fd);
+		r = -ESTALE;
+	}
+	if (r == 0 && (flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+		r = -errno;
+		close(fd);
+	}
+	if (r == 0)
+		*fdp = fd;
+	free(name);
+	inode_unref(t, parent);
+	inode_unref(t, in);
+	return r;
+}
+
+int
+inode_is_dead(struct inode_table *t, struct inode *in)
+{
+	struct shard *s;
+	int dead;
+
+	if (in == &t->root)
+		return 0;
+	s = shard_of(t, in);
+	pthread_mutex_lock(&s->m);
+	dead = in->unhashed;
+	pthread_mutex_unlock(&s->m);
+	return dead;
 }

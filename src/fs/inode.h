@@ -117,11 +117,17 @@ int inode_pin(struct inode_table *t, struct inode *in);
  * forgets it; if it is open, its descriptor is pinned first.
  */
 void inode_dead(struct inode_table *t, struct inode *in);
+
 /*
- * Before the last name of in goes: pin its descriptor (always if open;
- * otherwise while fewer than half the budget is pinned).
+ * Open in with flags (O_RDONLY/O_WRONLY/O_RDWR and friends): through its
+ * cached O_PATH descriptor if it has one, else by name from its parent
+ * with O_NOFOLLOW, checked against (dev, ino) before any O_TRUNC takes
+ * effect.  Returns 0 and a new descriptor, or a negative errno.
  */
-int inode_pin_dying(struct inode_table *t, struct inode *in);
+int inode_open(struct inode_table *t, struct inode *in, int flags,
+    int *fd /* OUT */);
+/* 1 if in lost its last name through the view (see inode_dead). */
+int inode_is_dead(struct inode_table *t, struct inode *in);
 
 /*
  * Count open file handles (delta +1 at open, -1 at release); an inode

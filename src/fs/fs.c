@@ -1491,8 +1491,8 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	}
 	conn->max_write = 1024 * 1024;
 	conn->max_readahead = 1024 * 1024;
-	conn->max_background = 64;
-	conn->congestion_threshold = 48;
+	conn->max_background = 16;
+	conn->congestion_threshold = 12;
 	conn->time_gran = 1;
 }
 

@@ -767,3 +767,27 @@ inode_is_dead(struct inode_table *t, struct inode *in)
 	pthread_mutex_unlock(&s->m);
 	return dead;
 }
+
+int
+inode_name(struct inode_table *t, struct inode *in, struct inode **parent,
+    char *buf, size_t len)
+{
+	struct shard *s;
+	size_t n;
+
+	*parent = NULL;
+	if (in == &t->root)
+		return -ENOENT;
+	s = shard_of(t, in);
+	pthread_mutex_lock(&s->m);
+	if (in->parent == NULL || in->name == NULL || in->unhashed ||
+	    strchr(in->name, '/') || (n = strlen(in->name)) >= len) {
+		pthread_mutex_unlock(&s->m);
+		return -ENOENT;
+	}
+	memcpy(buf, in->name, n + 1);
+	*parent = in->parent;
+	pthread_mutex_unlock(&s->m);
+	ref_get(t, *parent);
+	return 0;
+}

@@ -126,6 +126,12 @@ void inode_dead(struct inode_table *t, struct inode *in);
  */
 int inode_open(struct inode_table *t, struct inode *in, int flags,
     int *fd /* OUT */);
+/*
+ * The name in was last seen under: a referenced parent (drop with
+ * inode_unref) and a copy of the name in buf; -ENOENT if it has none.
+ */
+int inode_name(struct inode_table *t, struct inode *in,
+    struct inode **parent /* OUT */, char *buf, size_t len);
 /* 1 if in lost its last name through the view (see inode_dead). */
 int inode_is_dead(struct inode_table *t, struct inode *in);
 

@@ -10,6 +10,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -46,6 +47,27 @@ struct fsgroup {
 	atomic_int nviews;
 };
 
+/*
+ * With the writeback cache the kernel trusts its own size and mtime of a
+ * regular file over ours, and an inode invalidation does not change
+ * that.  Dropping the view's dentry lets the kernel evict the inode (FUSE
+ * inodes go when their last reference does), so the next lookup builds
+ * it afresh from the backing file.  A view that holds the file open
+ * keeps the inode, and its size, until it closes it.
+ */
+static void
+drop_dentry(struct sn_fs *fs, struct inode *in)
+{
+	struct inode *parent;
+	char name[NAME_MAX + 1];
+
+	if (inode_name(fs->itab, in, &parent, name, sizeof(name)) < 0)
+		return;
+	(void)fuse_lowlevel_notify_inval_entry(fs->se, fs_nodeid(fs, parent),
+	    name, strlen(name));
+	inode_unref(fs->itab, parent);
+}
+
 static void
 send_one(struct fsgroup *g, struct nreq *r)
 {
@@ -61,12 +83,15 @@ send_one(struct fsgroup *g, struct nreq *r)
 		in = inode_find(fs->itab, r->dev, r->ino);
 		if (in == NULL)
 			continue; /* that view never saw it: nothing cached */
-		if (r->name != NULL)
+		if (r->name != NULL) {
 			e = fuse_lowlevel_notify_inval_entry(fs->se,
 			    fs_nodeid(fs, in), r->name, strlen(r->name));
-		else
+		} else {
 			e = fuse_lowlevel_notify_inval_inode(fs->se,
 			    fs_nodeid(fs, in), 0, 0);
+			if (S_ISREG(in->type) && fs->writeback)
+				drop_dentry(fs, in);
+		}
 		if (e < 0 && e != -ENOENT)
 			log_debug("view %s: invalidation: %s", fs->name,
 			    strerror(-e));

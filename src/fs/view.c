@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fuse.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
@@ -26,8 +27,18 @@
 #include "fs/fs.h"
 #include "fs/view.h"
 
+/*
+ * A workspace root is served by one process only, unless every server of
+ * it says it has external writers: the long kernel caches of a view are
+ * kept valid by invalidations that only the views of one process send
+ * each other.  The claim is a flock on the root directory, exclusive
+ * (shared with external_writers), held for the life of the workspace_fs.
+ */
 struct workspace_fs {
 	struct fsgroup *group;
+	int lockfd;        /* the claim, or -1 */
+	dev_t dev;         /* the root it claims */
+	ino_t ino;
 };
 
 struct view {
@@ -161,6 +172,7 @@ workspace_fs_new(struct workspace_fs **out)
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return SN_ENOMEM;
+	w->lockfd = -1;
 	r = fsgroup_new(&w->group);
 	if (r < 0) {
 		free(w);
@@ -176,6 +188,8 @@ workspace_fs_free(struct workspace_fs *w)
 	if (w == NULL)
 		return;
 	fsgroup_free(w->group);
+	if (w->lockfd >= 0)
+		close(w->lockfd);
 	free(w);
 }
 
@@ -269,6 +283,46 @@ check_paths(const struct view_opts *o, int *rootfd, uint64_t *mnt_id,
 	return 0;
 }
 
+static int
+claim_root(struct workspace_fs *w, const struct view_opts *o, int rootfd,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(rootfd, &st) < 0)
+		return errf(err, errlen, SN_ESYS, "workspace root %s: %s",
+		    o->root, strerror(errno));
+	if (w->lockfd >= 0) {
+		if (st.st_dev != w->dev || st.st_ino != w->ino)
+			return errf(err, errlen, SN_EINVAL,
+			    "workspace %s: root %s differs from its other views'",
+			    o->workspace ? o->workspace : "-", o->root);
+		return 0;
+	}
+	fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errf(err, errlen, SN_ESYS, "workspace root %s: %s",
+		    o->root, strerror(errno));
+	if (flock(fd, (o->external_writers ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return errf(err, errlen, SN_EBUSY,
+			    "workspace root %s is already served by another "
+			    "Sentinel process (serve all views of a workspace "
+			    "from one process, or declare external writers)",
+			    o->root);
+		return errf(err, errlen, SN_ESYS, "workspace root %s: flock: %s",
+		    o->root, strerror(e));
+	}
+	w->lockfd = fd;
+	w->dev = st.st_dev;
+	w->ino = st.st_ino;
+	return 0;
+}
+
 static char *
 dup_or_empty(const char *s)
 {
@@ -289,6 +343,11 @@ view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
 	r = check_paths(o, &rootfd, &(uint64_t){ 0 }, err, errlen);
 	if (r < 0)
 		return r;
+	r = claim_root(w, o, rootfd, err, errlen);
+	if (r < 0) {
+		close(rootfd);
+		return r;
+	}
 	v = calloc(1, sizeof(*v));
 	if (v == NULL) {
 		close(rootfd);
@@ -307,7 +366,15 @@ view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
 	v->fs.external_writers = o->external_writers;
 	if (o->external_writers && v->fs.timeout > 1)
 		v->fs.timeout = 1;
-	v->fs.writeback = o->writeback;
+	/*
+	 * A view shared with a list of users: the kernel must ask us about
+	 * every lookup and stat, or it would answer a user who is not on
+	 * the list from its caches.
+	 */
+	if (o->allow_other && o->n_allowed_uids > 0)
+		v->fs.timeout = 0;
+	/* the kernel would trust its own sizes over the other writers' */
+	v->fs.writeback = o->writeback && !o->external_writers;
 	v->fs.allow_other = o->allow_other;
 	v->fs.owner_uid = geteuid();
 	v->fs.can_chown = geteuid() == 0;

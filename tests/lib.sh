@@ -153,6 +153,7 @@ sn__on_err() {
 	local rc=$1 line=$2 cmd=$3
 	[ "${BASH_SUBSHELL:-0}" -eq 0 ] || return 0
 	[ "$SN__FINISHED" -eq 0 ] || return 0
+	[[ $- == *e* ]] || return 0    # in a "set +e" stretch: not fatal
 	fail "$SN_NAME aborted: unexpected failure at line $line" \
 	    "command: $cmd" "exit status: $rc"
 }
@@ -198,10 +199,14 @@ check_fails() {
 	return 0
 }
 
-# expect_eq DESC WANT GOT
+# expect_eq DESC WANT GOT (multi-line values are shown as a diff)
 expect_eq() {
 	if [ "$2" = "$3" ]; then
 		ok "$1"
+	elif [[ $2 == *$'\n'* || $3 == *$'\n'* ]]; then
+		fail "$1" "differences (- want, + got):" \
+		    "$(diff -u <(printf '%s\n' "$2") <(printf '%s\n' "$3") |
+			tail -n +3 | grep -v '^ ' | head -n 40)"
 	else
 		fail "$1" "want: $2" "got:  $3"
 	fi

@@ -80,7 +80,7 @@ parse_o(struct mount_args *a, char *list)
 	char *save = NULL, *opt;
 
 	for (opt = strtok_r(list, ",", &save); opt != NULL;
-	    opt = strtok_r(NULL, ",", &save)) {
+	     opt = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(opt, '=');
 		const char *val = NULL;
 
@@ -102,15 +102,15 @@ parse_o(struct mount_args *a, char *list)
 			a->ext_flag = 1;
 		else if (strcmp(opt, "cache_timeout") == 0) {
 			if (parse_uint_opt(opt, val, 0, 31536000,
-			    &a->vo.cache_timeout) < 0)
+			        &a->vo.cache_timeout) < 0)
 				return -1;
 		} else if (strcmp(opt, "fd_cache") == 0) {
 			if (parse_uint_opt(opt, val, 64, 100000,
-			    &a->vo.fd_cache) < 0)
+			        &a->vo.fd_cache) < 0)
 				return -1;
 		} else if (strcmp(opt, "threads") == 0) {
-			if (parse_uint_opt(opt, val, 1, 256,
-			    &a->vo.threads) < 0)
+			if (parse_uint_opt(opt, val, 1, 256, &a->vo.threads) <
+			    0)
 				return -1;
 		} else {
 			cli_error("unknown mount option '%s'", opt);
@@ -123,10 +123,17 @@ parse_o(struct mount_args *a, char *list)
 static int
 cmd_mount_exec(int argc, char **argv)
 {
-	enum { O_AGENT = 256, O_WS, O_CONFIG, O_STATE, O_EXT, O_LOGLVL,
-	    O_LOGFILE };
-	static const struct option opts[] = {
-		{ "foreground", no_argument, NULL, 'f' },
+	enum {
+		O_AGENT = 256,
+		O_WS,
+		O_CONFIG,
+		O_STATE,
+		O_EXT,
+		O_LOGLVL,
+		O_LOGFILE
+	};
+	static const struct option opts[] = { { "foreground", no_argument, NULL,
+		                                  'f' },
 		{ "agent", required_argument, NULL, O_AGENT },
 		{ "workspace", required_argument, NULL, O_WS },
 		{ "config", required_argument, NULL, O_CONFIG },
@@ -134,9 +141,7 @@ cmd_mount_exec(int argc, char **argv)
 		{ "external-writers", no_argument, NULL, O_EXT },
 		{ "log-level", required_argument, NULL, O_LOGLVL },
 		{ "log-file", required_argument, NULL, O_LOGFILE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct mount_args a;
 	struct sn_config *cfg = NULL;
 	struct workspace_fs *w = NULL;

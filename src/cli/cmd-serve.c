@@ -22,7 +22,7 @@
 #include "core/log.h"
 #include "fs/view.h"
 
-#define DEMO_STATE_DIR "./.sentinel"
+#define DEMO_STATE_DIR  "./.sentinel"
 #define DEMO_MOUNTPOINT "./workspace"
 
 static const char serve_help[] =
@@ -57,7 +57,8 @@ seed_demo(const char *root)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
-	if (write(fd, demo_readme, sizeof(demo_readme) - 1) !=
+	if (fchmod(fd, 0644) < 0 ||
+	    write(fd, demo_readme, sizeof(demo_readme) - 1) !=
 	    (ssize_t)(sizeof(demo_readme) - 1)) {
 		close(fd);
 		return -EIO;
@@ -76,14 +77,12 @@ static int
 cmd_serve_exec(int argc, char **argv)
 {
 	enum { O_CONFIG = 256, O_STATE, O_LOGLVL, O_LOGFILE };
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, O_CONFIG },
+	static const struct option opts[] = { { "config", required_argument,
+		                                  NULL, O_CONFIG },
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "log-level", required_argument, NULL, O_LOGLVL },
 		{ "log-file", required_argument, NULL, O_LOGFILE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *config = NULL, *state_opt = NULL, *log_file = NULL;
 	const char *state_dir;
 	struct sn_config *cfg = NULL;
@@ -123,7 +122,8 @@ cmd_serve_exec(int argc, char **argv)
 			return 1;
 		}
 		state_dir = state_opt ? state_opt :
-		    cfg->state_dir ? cfg->state_dir : DEMO_STATE_DIR;
+		    cfg->state_dir    ? cfg->state_dir :
+		                        DEMO_STATE_DIR;
 	} else {
 		demo = 1;
 		state_dir = state_opt ? state_opt : DEMO_STATE_DIR;
@@ -161,8 +161,8 @@ cmd_serve_exec(int argc, char **argv)
 		if (wc->root != NULL) {
 			ws[i].root = strdup(wc->root);
 		} else {
-			r = snprintf(path, sizeof(path), "%s/workspaces/%s/root",
-			    state_dir, wc->id);
+			r = snprintf(path, sizeof(path),
+			    "%s/workspaces/%s/root", state_dir, wc->id);
 			if (r < 0 || (size_t)r >= sizeof(path)) {
 				cli_error("state dir path too long");
 				goto out;
@@ -181,7 +181,9 @@ cmd_serve_exec(int argc, char **argv)
 		}
 	}
 	if (demo) {
-		r = seed_demo(ws[0].root);
+		r = cli_mkdirs(ws[0].root, 0700);
+		if (r == 0)
+			r = seed_demo(ws[0].root);
 		if (r == 0)
 			r = cli_mkdirs(DEMO_MOUNTPOINT, 0755);
 		if (r < 0) {
@@ -217,8 +219,8 @@ cmd_serve_exec(int argc, char **argv)
 		vo.threads = cfg->fs.threads;
 		vo.writeback = cfg->fs.writeback_cache;
 		vo.external_writers = ws[j].cfg->external_writers;
-		if (view_new(ws[j].w, &vo, &views[nviews], err,
-		    sizeof(err)) < 0) {
+		if (view_new(ws[j].w, &vo, &views[nviews], err, sizeof(err)) <
+		    0) {
 			cli_error("view %s: %s", vc->name, err);
 			goto out;
 		}
@@ -233,8 +235,10 @@ cmd_serve_exec(int argc, char **argv)
 		    vc->mountpoint);
 	}
 	if (demo)
-		fprintf(stderr, "sentinel: demo workspace served at %s "
-		    "(Ctrl-C to stop)\n", DEMO_MOUNTPOINT);
+		fprintf(stderr,
+		    "sentinel: demo workspace served at %s "
+		    "(Ctrl-C to stop)\n",
+		    DEMO_MOUNTPOINT);
 	rc = cli_serve_views(views, nviews);
 out:
 	for (i = 0; i < nviews; i++)

@@ -22,11 +22,9 @@ static const char umount_help[] =
 static int
 cmd_umount_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "lazy", no_argument, NULL, 'z' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "lazy", no_argument, NULL,
+		                                  'z' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *mp;
 	struct statx sx;
 	int c, lazy = 0, st;
@@ -37,15 +35,16 @@ cmd_umount_exec(int argc, char **argv)
 		switch (c) {
 		case 'z': lazy = 1; break;
 		case 'h': cmd_print_help(&cmd_umount_entry); return 0;
-		default: return cmd_usage_error(&cmd_umount_entry, "bad option");
+		default:
+			return cmd_usage_error(&cmd_umount_entry, "bad option");
 		}
 	}
 	if (argc - optind != 1)
 		return cmd_usage_error(&cmd_umount_entry,
 		    "expected one MOUNTPOINT");
 	mp = argv[optind];
-	if (statx(AT_FDCWD, mp, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx)
-	    < 0) {
+	if (statx(AT_FDCWD, mp, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) <
+	    0) {
 		cli_error("%s: %s", mp, strerror(errno));
 		return 1;
 	}

@@ -8,8 +8,8 @@
 static int
 cmd_version_exec(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
+	if (argc > 1 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		cmd_print_help(&cmd_version_entry);
 		return 0;
 	}

@@ -12,13 +12,8 @@
 #include "core/log.h"
 #include "fs/view.h"
 
-static const struct cmd_entry *const cmd_table[] = {
-	&cmd_serve_entry,
-	&cmd_mount_entry,
-	&cmd_umount_entry,
-	&cmd_version_entry,
-	NULL
-};
+static const struct cmd_entry *const cmd_table[] = { &cmd_serve_entry,
+	&cmd_mount_entry, &cmd_umount_entry, &cmd_version_entry, NULL };
 
 void
 cmd_print_help(const struct cmd_entry *e)
@@ -47,7 +42,8 @@ print_overview(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: sentinel [--version] [--help] <command> [<args>]\n\n"
+	fprintf(f,
+	    "usage: sentinel [--version] [--help] <command> [<args>]\n\n"
 	    "Sentinel serves workspaces to AI coding agents through FUSE views\n"
 	    "that enforce, record and isolate everything they do.\n\n"
 	    "Commands:\n");
@@ -55,7 +51,8 @@ print_overview(FILE *f)
 		fprintf(f, "  %-10s %s\n", cmd_table[i]->name,
 		    cmd_table[i]->summary);
 	fprintf(f, "  %-10s %s\n", "help", "Show help for a command");
-	fprintf(f, "\nRun 'sentinel <command> --help' for a command's options.\n");
+	fprintf(f,
+	    "\nRun 'sentinel <command> --help' for a command's options.\n");
 }
 
 static const struct cmd_entry *
@@ -102,8 +99,10 @@ main(int argc, char **argv)
 	}
 	e = find_cmd(argv[1]);
 	if (e == NULL) {
-		fprintf(stderr, "sentinel: unknown command '%s'; see "
-		    "'sentinel help'\n", argv[1]);
+		fprintf(stderr,
+		    "sentinel: unknown command '%s'; see "
+		    "'sentinel help'\n",
+		    argv[1]);
 		return 2;
 	}
 	return e->exec(argc - 1, argv + 1);

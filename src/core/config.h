@@ -35,34 +35,38 @@ struct sn_strlist {
 };
 
 struct sn_cfg_workspace {
-	char *id;               /* section name */
-	char *root;             /* backing directory; NULL = <state_dir>/workspaces/<id>/root */
-	int external_writers;   /* bool, default 0 */
-	unsigned line;          /* line of the section header */
+	char *id; /* section name */
+	char *
+	    root; /* backing directory; NULL = <state_dir>/workspaces/<id>/root */
+	int external_writers; /* bool, default 0 */
+	unsigned line;        /* line of the section header */
 };
 
 struct sn_cfg_view {
-	char *name;             /* section name */
-	char *workspace;        /* required; must name a [workspace] */
-	char *agent;            /* required; an id */
-	char *role;             /* default "Dev"; an id */
-	char *mountpoint;       /* required */
-	int allow_other;        /* bool, default 0 */
-	uid_t *allowed_uids;    /* list of uids (numbers), only with allow_other */
+	char *name;          /* section name */
+	char *workspace;     /* required; must name a [workspace] */
+	char *agent;         /* required; an id */
+	char *role;          /* default "Dev"; an id */
+	char *mountpoint;    /* required */
+	int allow_other;     /* bool, default 0 */
+	uid_t *allowed_uids; /* list of uids (numbers), only with allow_other */
 	size_t n_allowed_uids;
 	unsigned line;
 };
 
 struct sn_cfg_fs {
-	unsigned cache_timeout; /* seconds the kernel may cache entries/attrs, default 86400 */
-	unsigned fd_cache;      /* O_PATH descriptors kept open per view, default 4096, 64..100000 */
-	unsigned threads;       /* max idle FUSE worker threads per view, default 8, 1..256 */
-	int writeback_cache;    /* bool, default 1 */
+	unsigned
+	    cache_timeout; /* seconds the kernel may cache entries/attrs, default 86400 */
+	unsigned
+	    fd_cache; /* O_PATH descriptors kept open per view, default 4096, 64..100000 */
+	unsigned
+	    threads; /* max idle FUSE worker threads per view, default 8, 1..256 */
+	int writeback_cache; /* bool, default 1 */
 };
 
 struct sn_config {
-	char *path;             /* file it came from, or "(built-in)" */
-	char *state_dir;        /* [server] state_dir; NULL when not set */
+	char *path;      /* file it came from, or "(built-in)" */
+	char *state_dir; /* [server] state_dir; NULL when not set */
 	struct sn_cfg_fs fs;
 	struct sn_cfg_workspace *workspaces;
 	size_t n_workspaces;

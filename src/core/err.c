@@ -34,7 +34,8 @@ err_to_errno(int code)
 	switch (code) {
 	case SN_OK: return 0;
 	case SN_ENOMEM: return ENOMEM;
-	case SN_EINVAL: case SN_ECONFIG: return EINVAL;
+	case SN_EINVAL:
+	case SN_ECONFIG: return EINVAL;
 	case SN_ENOENT: return ENOENT;
 	case SN_EEXIST: return EEXIST;
 	case SN_EPERM: return EPERM;

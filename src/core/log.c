@@ -66,15 +66,20 @@ log_msg(int level, const char *func, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	r = snprintf(line + n, sizeof(line) - n, " sentinel[%d]: %s %s: ",
-	    (int)getpid(), names[level < 0 ? 0 : level > 3 ? 3 : level], func);
+	r = snprintf(line + n, sizeof(line) - n,
+	    " sentinel[%d]: %s %s: ", (int)getpid(),
+	    names[level < 0   ? 0 :
+	            level > 3 ? 3 :
+	                        level],
+	    func);
 	if (r > 0 && (size_t)r < sizeof(line) - n)
 		n += (size_t)r;
 	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
 	if (r > 0)
-		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
+		n += (size_t)r < sizeof(line) - n ? (size_t)r :
+		                                    sizeof(line) - n - 1;
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';

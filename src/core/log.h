@@ -27,8 +27,8 @@ void log_msg(int level, const char *func, const char *fmt, ...)
 			log_msg((lvl), __func__, __VA_ARGS__); \
 	} while (0)
 #define log_error(...) log_at(LOG_LVL_ERROR, __VA_ARGS__)
-#define log_warn(...) log_at(LOG_LVL_WARN, __VA_ARGS__)
-#define log_info(...) log_at(LOG_LVL_INFO, __VA_ARGS__)
+#define log_warn(...)  log_at(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)  log_at(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_at(LOG_LVL_DEBUG, __VA_ARGS__)
 
 #endif

@@ -39,8 +39,8 @@
 #include "core/log.h"
 #include "fs/fs.h"
 
-#define DIR_WAIT_MS 200    /* bound on a directory op's wait for other views */
-#define FILE_WAIT_MS 5000  /* bound on flush/fsync/setattr's wait */
+#define DIR_WAIT_MS  200  /* bound on a directory op's wait for other views */
+#define FILE_WAIT_MS 5000 /* bound on flush/fsync/setattr's wait */
 
 struct fh {
 	int fd;
@@ -80,8 +80,8 @@ check_name(const char *name)
 		return -ENAMETOOLONG;
 	if (memchr(name, '/', n) != NULL)
 		return -EINVAL;
-	if (name[0] == '.' && (name[1] == '\0' ||
-	    (name[1] == '.' && name[2] == '\0')))
+	if (name[0] == '.' &&
+	    (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 		return -EINVAL;
 	return 0;
 }
@@ -138,8 +138,9 @@ stat_at(struct sn_fs *fs, int dirfd, const char *name, int flags,
 {
 	struct statx sx;
 
-	if (statx(dirfd, name, flags | AT_SYMLINK_NOFOLLOW |
-	    AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
+	if (statx(dirfd, name,
+	        flags | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+	        STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
 		return -errno;
 	if ((sx.stx_mask & STATX_MNT_ID) && sx.stx_mnt_id != fs->root_mnt_id)
 		return -EXDEV;
@@ -283,13 +284,13 @@ changed_entry(struct sn_fs *fs, struct inode *parent, const char *name,
 
 static int
 do_setattr(fuse_req_t req, struct sn_fs *fs, struct inode *in,
-    struct stat *attr, int valid,
-    struct fuse_file_info *fi, struct stat *out)
+    struct stat *attr, int valid, struct fuse_file_info *fi, struct stat *out)
 {
 	char pp[64];
 	int fd = -1, ifd = -1, r = 0;
 	int hfd = (fi != NULL && fi->fh != 0) ?
-	    ((struct fh *)(uintptr_t)fi->fh)->fd : -1;
+	    ((struct fh *)(uintptr_t)fi->fh)->fd :
+	    -1;
 
 	r = inode_get_fd(fs->itab, in, &ifd);
 	if (r < 0)
@@ -311,11 +312,13 @@ do_setattr(fuse_req_t req, struct sn_fs *fs, struct inode *in,
 		}
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
-		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+		uid_t uid =
+		    (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+		gid_t gid =
+		    (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
 
 		if (fchownat(fd, "", uid, gid,
-		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		        AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 			r = -errno;
 			goto out;
 		}
@@ -327,8 +330,7 @@ do_setattr(fuse_req_t req, struct sn_fs *fs, struct inode *in,
 			r = ftruncate(hfd, attr->st_size);
 		else if (!S_ISREG(in->type))
 			r = (errno = S_ISDIR(in->type) ? EISDIR : EINVAL, -1);
-		else
-		{
+		else {
 			int tfd = open(pp, O_WRONLY | O_CLOEXEC);
 
 			r = tfd;
@@ -391,8 +393,9 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 		 */
 		memset(&st, 0, sizeof(st));
 		st.st_ino = in->ino;
-		st.st_mode = in->type | ((valid & FUSE_SET_ATTR_MODE) ?
-		    (attr->st_mode & 07777) : 0600);
+		st.st_mode = in->type |
+		    ((valid & FUSE_SET_ATTR_MODE) ? (attr->st_mode & 07777) :
+		                                    0600);
 		st.st_atim = attr->st_atim;
 		st.st_mtim = attr->st_mtim;
 		st.st_ctim = attr->st_ctim;
@@ -523,8 +526,8 @@ make_node(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		r = new_entry(fs, parent, pfd, name, &e);
 	if (r < 0) {
 		/* never leave half a result: remove what we made */
-		(void)unlinkat(pfd, name, S_ISDIR(mode) && !link ?
-		    AT_REMOVEDIR : 0);
+		(void)unlinkat(pfd, name,
+		    S_ISDIR(mode) && !link ? AT_REMOVEDIR : 0);
 		inode_put_fd(fs->itab, parent);
 		goto err;
 	}
@@ -648,8 +651,8 @@ note_moved(struct sn_fs *fs, struct inode *parent, int pfd, const char *name)
 }
 
 static void
-op_rename(fuse_req_t req, fuse_ino_t pino, const char *name,
-    fuse_ino_t npino, const char *newname, unsigned int flags)
+op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
+    const char *newname, unsigned int flags)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct inode *parent = fs_inode(fs, pino);
@@ -704,8 +707,7 @@ out:
 }
 
 static void
-op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino,
-    const char *newname)
+op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino, const char *newname)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct inode *in = fs_inode(fs, ino);
@@ -785,6 +787,13 @@ static void
 file_info_caching(struct sn_fs *fs, struct fuse_file_info *fi)
 {
 	fi->keep_cache = !fs->external_writers;
+	/*
+	 * A read-only open changes nothing: its close(2) need not wait for a
+	 * FLUSH round trip (the kernel sends one regardless with the
+	 * writeback cache).  RELEASE still comes.
+	 */
+	if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC))
+		fi->noflush = 1;
 	if (fi->flags & O_DIRECT)
 		fi->direct_io = 1;
 }
@@ -902,8 +911,8 @@ op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	if (fd >= 0)
 		made = 1;
 	else if (errno == EEXIST && !(fi->flags & O_EXCL))
-		fd = openat(pfd, name, flags | O_NOFOLLOW |
-		    (fi->flags & O_TRUNC));
+		fd = openat(pfd, name,
+		    flags | O_NOFOLLOW | (fi->flags & O_TRUNC));
 	if (fd < 0) {
 		r = -errno;
 		inode_put_fd(fs->itab, parent);
@@ -1247,8 +1256,8 @@ xattr_begin(struct sn_fs *fs, struct inode *in, char *pp, size_t len)
 }
 
 static void
-op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-    const char *value, size_t size, int flags)
+op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+    size_t size, int flags)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct inode *in = fs_inode(fs, ino);
@@ -1398,8 +1407,8 @@ op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 }
 
 static void
-op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
-    off_t len, struct fuse_file_info *fi)
+op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+    struct fuse_file_info *fi)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;

@@ -22,16 +22,16 @@ struct sn_fs {
 	/* immutable after view_new() */
 	struct inode_table *itab;
 	struct fuse_session *se;
-	struct fsgroup *group;      /* views of the same workspace */
-	uint64_t root_mnt_id;       /* never cross into another mount */
-	double timeout;             /* entry/attr/negative cache, seconds */
-	int external_writers;       /* someone else writes the root too */
+	struct fsgroup *group; /* views of the same workspace */
+	uint64_t root_mnt_id;  /* never cross into another mount */
+	double timeout;        /* entry/attr/negative cache, seconds */
+	int external_writers;  /* someone else writes the root too */
 	int writeback;
 	int allow_other;
-	uid_t owner_uid;            /* the user that mounted (always allowed) */
-	uid_t *allowed_uids;        /* with allow_other: who else may use it */
+	uid_t owner_uid;     /* the user that mounted (always allowed) */
+	uid_t *allowed_uids; /* with allow_other: who else may use it */
 	size_t n_allowed_uids;
-	int can_chown;              /* we run as root: give files to callers */
+	int can_chown; /* we run as root: give files to callers */
 	char *name, *workspace, *agent, *role;
 	/* membership in group->views, protected by the group's mutex */
 	struct sn_fs *gnext;
@@ -79,8 +79,8 @@ void fsgroup_remove(struct fsgroup *g, struct sn_fs *fs);
 uint64_t fsgroup_inval_entry(struct fsgroup *g, struct sn_fs *origin,
     dev_t pdev, ino_t pino, const char *name);
 /* Invalidate the attributes and data of (dev, ino) in every view but origin. */
-uint64_t fsgroup_inval_inode(struct fsgroup *g, struct sn_fs *origin,
-    dev_t dev, ino_t ino);
+uint64_t fsgroup_inval_inode(struct fsgroup *g, struct sn_fs *origin, dev_t dev,
+    ino_t ino);
 /* Wait until ticket has been sent (or timeout_ms has passed). */
 void fsgroup_wait(struct fsgroup *g, uint64_t ticket, int timeout_ms);
 

@@ -35,7 +35,7 @@ struct inode_table {
 	struct inode root;
 	unsigned shard_budget;
 	unsigned fd_budget;
-	atomic_uint npinned;    /* pinned descriptors, all shards */
+	atomic_uint npinned; /* pinned descriptors, all shards */
 };
 
 static inline uint64_t
@@ -265,7 +265,8 @@ hash_grow(struct shard *s)
 static void
 hash_remove(struct shard *s, struct inode *in)
 {
-	struct inode **pp = &s->buckets[bucket_of(s, hash_key(in->dev, in->ino))];
+	struct inode **pp =
+	    &s->buckets[bucket_of(s, hash_key(in->dev, in->ino))];
 
 	for (; *pp != NULL; pp = &(*pp)->hnext) {
 		if (*pp == in) {
@@ -731,22 +732,22 @@ inode_open(struct inode_table *t, struct inode *in, int flags, int *fdp)
 	r = inode_get_fd(t, parent, &pfd);
 	if (r == 0) {
 		/* never truncate before the identity is known */
-		fd = openat(pfd, name, (flags & ~O_TRUNC) | O_NOFOLLOW |
-		    O_NOCTTY | O_CLOEXEC);
+		fd = openat(pfd, name,
+		    (flags & ~O_TRUNC) | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 		r = fd < 0 ? -errno : 0;
 		inode_put_fd(t, parent);
 	}
-	if (r == 0 && (fstat(fd, &st) < 0 || st.st_ino != in->ino ||
-	    st.st_dev != in->dev)) {
-		close(fd);
-		r = -ESTALE;
+	if (r == 0) {
+		if (fstat(fd, &st) < 0 || st.st_ino != in->ino ||
+		    st.st_dev != in->dev)
+			r = -ESTALE; /* the name now names something else */
+		else if ((flags & O_TRUNC) && ftruncate(fd, 0) < 0)
+			r = -errno;
+		if (r < 0)
+			close(fd);
+		else
+			*fdp = fd;
 	}
-	if (r == 0 && (flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
-		r = -errno;
-		close(fd);
-	}
-	if (r == 0)
-		*fdp = fd;
 	free(name);
 	inode_unref(t, parent);
 	inode_unref(t, in);

@@ -41,18 +41,18 @@
 struct inode_table;
 
 struct inode {
-	dev_t dev;          /* immutable */
-	ino_t ino;          /* immutable */
-	mode_t type;        /* S_IFMT bits, immutable */
-	unsigned shard;     /* immutable */
+	dev_t dev;      /* immutable */
+	ino_t ino;      /* immutable */
+	mode_t type;    /* S_IFMT bits, immutable */
+	unsigned shard; /* immutable */
 	/* the rest is private to inode.c, protected by the shard mutex */
 	uint64_t nlookup;
 	int refs;
 	int fd;
 	int fd_users;
-	int pinned;         /* keep fd: no longer reachable by name */
-	int nopen;          /* open file handles */
-	int unhashed;       /* dead: its (dev, ino) may name a new file */
+	int pinned;   /* keep fd: no longer reachable by name */
+	int nopen;    /* open file handles */
+	int unhashed; /* dead: its (dev, ino) may name a new file */
 	struct inode *parent;
 	char *name;
 	struct inode *hnext;
@@ -79,9 +79,8 @@ unsigned long inode_table_count(struct inode_table *t);
  * way back to it.  fd, if >= 0, is an O_PATH descriptor of it that the
  * table takes over (or closes).  *out is valid until the kernel forgets.
  */
-int inode_lookup(struct inode_table *t, struct inode *parent,
-    const char *name, const struct stat *st, int fd,
-    struct inode **out /* OUT */);
+int inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
+    const struct stat *st, int fd, struct inode **out /* OUT */);
 
 /* The kernel forgot n lookups. */
 void inode_forget(struct inode_table *t, struct inode *in, uint64_t n);
@@ -102,8 +101,8 @@ struct inode *inode_find(struct inode_table *t, dev_t dev, ino_t ino);
 void inode_unref(struct inode_table *t, struct inode *in);
 
 /* After a rename: the inode now lives at (parent, name). */
-void inode_moved(struct inode_table *t, struct inode *in,
-    struct inode *parent, const char *name);
+void inode_moved(struct inode_table *t, struct inode *in, struct inode *parent,
+    const char *name);
 /*
  * Before an unlink/rename-over of (parent, name), whose target is in:
  * pin its descriptor so the inode stays reachable while the kernel

@@ -42,7 +42,7 @@ struct fsgroup {
 	int stop;
 	pthread_t thread;
 	int started;
-	pthread_mutex_t vm;     /* protects views list */
+	pthread_mutex_t vm; /* protects views list */
 	struct sn_fs *views;
 	atomic_int nviews;
 };

@@ -36,13 +36,13 @@
  */
 struct workspace_fs {
 	struct fsgroup *group;
-	int lockfd;        /* the claim, or -1 */
-	dev_t dev;         /* the root it claims */
+	int lockfd; /* the claim, or -1 */
+	dev_t dev;  /* the root it claims */
 	ino_t ino;
 };
 
 struct view {
-	struct sn_fs fs;            /* first: fuse userdata */
+	struct sn_fs fs; /* first: fuse userdata */
 	struct workspace_fs *w;
 	char *mountpoint;
 	unsigned threads;
@@ -91,7 +91,7 @@ io_read(int fd, void *buf, size_t len, void *userdata)
 	}
 
 	if (n >= (ssize_t)(sizeof(struct fuse_in_header) +
-	    sizeof(struct fuse_init_in) - 4 * sizeof(uint32_t))) {
+	             sizeof(struct fuse_init_in) - 4 * sizeof(uint32_t))) {
 		const struct fuse_in_header *h = buf;
 
 		if (h->opcode == FUSE_INIT) {
@@ -212,12 +212,13 @@ path_within(const char *path, const char *dir)
 
 	if (strcmp(dir, "/") == 0)
 		return 1;
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+	return strncmp(path, dir, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
 }
 
 static int
-check_paths(const struct view_opts *o, int *rootfd, uint64_t *mnt_id,
-    char *err, size_t errlen)
+check_paths(const struct view_opts *o, int *rootfd, uint64_t *mnt_id, char *err,
+    size_t errlen)
 {
 	char rroot[PATH_MAX], rmnt[PATH_MAX];
 	struct statx sx;
@@ -228,8 +229,8 @@ check_paths(const struct view_opts *o, int *rootfd, uint64_t *mnt_id,
 	fd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errf(err, errlen, SN_EINVAL, "workspace root %s: %s",
-		    o->root, errno == ENOTDIR ? "not a directory" :
-		    strerror(errno));
+		    o->root,
+		    errno == ENOTDIR ? "not a directory" : strerror(errno));
 	if (stat(o->mountpoint, &st) < 0) {
 		close(fd);
 		return errf(err, errlen, SN_EINVAL, "mount point %s: %s",
@@ -255,8 +256,9 @@ check_paths(const struct view_opts *o, int *rootfd, uint64_t *mnt_id,
 		    "mount point %s is inside the workspace root %s",
 		    o->mountpoint, o->root);
 	}
-	if (statx(AT_FDCWD, rmnt, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx)
-	    == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	if (statx(AT_FDCWD, rmnt, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
+	        &sx) == 0 &&
+	    (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
 	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
 		close(fd);
 		return errf(err, errlen, SN_EBUSY,
@@ -268,9 +270,10 @@ check_paths(const struct view_opts *o, int *rootfd, uint64_t *mnt_id,
 
 		close(fd);
 		return errf(err, errlen, SN_EPERM, "/dev/fuse: %s%s",
-		    strerror(e), e == ENOENT ?
-		    " (load the fuse module, or give the container /dev/fuse)" :
-		    "");
+		    strerror(e),
+		    e == ENOENT ?
+		        " (load the fuse module, or give the container /dev/fuse)" :
+		        "");
 	}
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 ||
 	    !(sx.stx_mask & STATX_MNT_ID)) {
@@ -304,7 +307,8 @@ claim_root(struct workspace_fs *w, const struct view_opts *o, int rootfd,
 	if (fd < 0)
 		return errf(err, errlen, SN_ESYS, "workspace root %s: %s",
 		    o->root, strerror(errno));
-	if (flock(fd, (o->external_writers ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+	if (flock(fd, (o->external_writers ? LOCK_SH : LOCK_EX) | LOCK_NB) <
+	    0) {
 		int e = errno;
 
 		close(fd);
@@ -314,8 +318,8 @@ claim_root(struct workspace_fs *w, const struct view_opts *o, int rootfd,
 			    "Sentinel process (serve all views of a workspace "
 			    "from one process, or declare external writers)",
 			    o->root);
-		return errf(err, errlen, SN_ESYS, "workspace root %s: flock: %s",
-		    o->root, strerror(e));
+		return errf(err, errlen, SN_ESYS,
+		    "workspace root %s: flock: %s", o->root, strerror(e));
 	}
 	w->lockfd = fd;
 	w->dev = st.st_dev;
@@ -426,7 +430,8 @@ view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
 	fuse_last_error[0] = '\0';
 	v->fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &v->fs);
 	if (v->fs.se == NULL) {
-		r = errf(err, errlen, SN_EINVAL, "cannot start a FUSE session%s%s",
+		r = errf(err, errlen, SN_EINVAL,
+		    "cannot start a FUSE session%s%s",
 		    fuse_last_error[0] ? ": " : "", fuse_last_error);
 		goto fail;
 	}
@@ -434,13 +439,14 @@ view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
 	if (fuse_session_mount(v->fs.se, o->mountpoint) != 0) {
 		r = errf(err, errlen, SN_EPERM, "cannot mount at %s%s%s",
 		    o->mountpoint, fuse_last_error[0] ? ": " : "",
-		    fuse_last_error[0] ? fuse_last_error :
-		    ": not enough privilege, or FUSE unavailable");
+		    fuse_last_error[0] ?
+		        fuse_last_error :
+		        ": not enough privilege, or FUSE unavailable");
 		goto fail;
 	}
 	v->mounted = 1;
 	if (fuse_session_custom_io(v->fs.se, &killpriv_io,
-	    fuse_session_fd(v->fs.se)) != 0)
+	        fuse_session_fd(v->fs.se)) != 0)
 		log_warn("view %s: custom I/O unavailable", v->fs.name);
 	fsgroup_add(w->group, &v->fs);
 	v->in_group = 1;

@@ -20,21 +20,21 @@ struct workspace_fs;
 struct view;
 
 struct view_opts {
-	const char *name;        /* view name (logs) */
-	const char *workspace;   /* workspace id */
-	const char *agent;       /* every request is attributed to it */
+	const char *name;      /* view name (logs) */
+	const char *workspace; /* workspace id */
+	const char *agent;     /* every request is attributed to it */
 	const char *role;
-	const char *root;        /* backing directory */
+	const char *root; /* backing directory */
 	const char *mountpoint;
 	int allow_other;
 	const uid_t *allowed_uids;
 	size_t n_allowed_uids;
-	unsigned cache_timeout;  /* seconds; external_writers caps it at 1 */
+	unsigned cache_timeout; /* seconds; external_writers caps it at 1 */
 	unsigned fd_cache;
 	unsigned threads;
 	int writeback;
 	int external_writers;
-	int debug;               /* libfuse request tracing */
+	int debug; /* libfuse request tracing */
 };
 
 int workspace_fs_new(struct workspace_fs **out /* OUT */);

@@ -4,8 +4,12 @@
  * symlinks while operations run through the mount (a TOCTOU race the
  * kernel cannot see), then check that the outside directory is untouched.
  *
- *   escape_race [-n ITERATIONS] [-w WORKERS] [-s SEED] [-T SECONDS] [-v]
+ *   escape_race [-n ITERATIONS] [-w WORKERS] [-s SEED] [-T SECONDS] [-v] [-D]
  *               MNT ROOT CANARY
+ *
+ *   -n  racer swaps (default 5000)     -w  worker threads (default 2)
+ *   -s  random seed                     -T  time limit, seconds (default 240)
+ *   -v  per-operation counts            -D  skip the deterministic checks
  *
  *   MNT     the mount (serving ROOT)
  *   ROOT    its backing directory; escape_race creates ROOT/d and friends
@@ -62,10 +66,11 @@
 
 static const char *prog = "escape_race";
 static int verbose;
+static int skip_deterministic; /* -D: the race only */
 
 static const char *mnt, *root, *canary;
-static char rel_canary[PATH_MAX];   /* CANARY relative to ROOT */
-static char proc_canary[PATH_MAX];  /* /proc/self/root + CANARY */
+static char rel_canary[PATH_MAX];  /* CANARY relative to ROOT */
+static char proc_canary[PATH_MAX]; /* /proc/self/root + CANARY */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
@@ -105,11 +110,11 @@ pathcat(char *out, size_t outlen, const char *a, const char *b)
 /* ---- snapshot of CANARY ------------------------------------------------- */
 
 struct entry {
-	char *path;          /* relative to CANARY, "." for itself */
+	char *path; /* relative to CANARY, "." for itself */
 	struct stat st;
-	uint64_t content;    /* FNV-1a of the content (regular files) */
-	char *link;          /* symlink target */
-	char *xattrs;        /* "name=value;" ... sorted */
+	uint64_t content; /* FNV-1a of the content (regular files) */
+	char *link;       /* symlink target */
+	char *xattrs;     /* "name=value;" ... sorted */
 };
 
 struct snap {
@@ -152,7 +157,8 @@ xattr_string(const char *path)
 		n = 0;
 	for (p = names; p < names + n && nn < 1024; p += strlen(p) + 1)
 		list[nn++] = p;
-	qsort(list, nn, sizeof(list[0]), cmp_cstr);
+	if (nn > 1)
+		qsort(list, nn, sizeof(list[0]), cmp_cstr);
 	for (i = 0; i < nn; i++)
 		len += strlen(list[i]) + 2 + 17;
 	out = malloc(len);
@@ -163,8 +169,9 @@ xattr_string(const char *path)
 		vn = lgetxattr(path, list[i], val, sizeof(val));
 		pos += (size_t)snprintf(out + pos, len - pos, "%s=%016llx;",
 		    list[i],
-		    (unsigned long long)(vn < 0 ? 0 : fnv(0xcbf29ce484222325ULL,
-							   val, (size_t)vn)));
+		    (unsigned long long)(vn < 0 ?
+		            0 :
+		            fnv(0xcbf29ce484222325ULL, val, (size_t)vn)));
 	}
 	return out;
 }
@@ -228,7 +235,8 @@ snap_walk(struct snap *s, const char *rel, const char *abs)
 	if (d == NULL)
 		die("opendir %s: %s", abs, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (strcmp(rel, ".") == 0)
 			snprintf(crel, sizeof(crel), "%s", de->d_name);
@@ -299,8 +307,7 @@ snap_diff(const struct snap *a, const struct snap *b)
 		}
 		if (c > 0) {
 			say("ESCAPE: %s/%s was created (mode %04o, size %lld)",
-			    canary, b->v[j].path,
-			    (unsigned)b->v[j].st.st_mode,
+			    canary, b->v[j].path, (unsigned)b->v[j].st.st_mode,
 			    (long long)b->v[j].st.st_size);
 			bad++;
 			j++;
@@ -314,7 +321,8 @@ snap_diff(const struct snap *a, const struct snap *b)
 			bad++;
 			continue;
 		}
-		if (x->st.st_uid != y->st.st_uid || x->st.st_gid != y->st.st_gid) {
+		if (x->st.st_uid != y->st.st_uid ||
+		    x->st.st_gid != y->st.st_gid) {
 			say("ESCAPE: %s/%s: owner %u:%u -> %u:%u", canary,
 			    x->path, (unsigned)x->st.st_uid,
 			    (unsigned)x->st.st_gid, (unsigned)y->st.st_uid,
@@ -361,8 +369,8 @@ snap_diff(const struct snap *a, const struct snap *b)
 			continue;
 		}
 		if (strcmp(x->xattrs, y->xattrs) != 0) {
-			say("ESCAPE: %s/%s: xattrs '%s' -> '%s'", canary, x->path,
-			    x->xattrs, y->xattrs);
+			say("ESCAPE: %s/%s: xattrs '%s' -> '%s'", canary,
+			    x->path, x->xattrs, y->xattrs);
 			bad++;
 			continue;
 		}
@@ -494,24 +502,57 @@ populate_root(void)
 /* ---- the race ------------------------------------------------------------ */
 
 enum {
-	OP_CREATE, OP_TRUNC_WRITE, OP_APPEND, OP_MKDIR, OP_RENAME,
-	OP_RENAME_NOREPLACE, OP_LINK, OP_SYMLINK, OP_CHMOD, OP_CHOWN,
-	OP_SETXATTR, OP_TRUNCATE, OP_UTIMENS, OP_MKNOD, OP_SUBDIR_CREATE,
-	OP_UNLINK, OP_RMDIR, OP_PROCFD, OP_RENAME_F, OP_RECREATE_F,
-	OP_LCHOWN, OP_LUTIMENS, OP_LINK_SYMLINK, OP_DIR_XATTR, OP_MAX
+	OP_CREATE,
+	OP_TRUNC_WRITE,
+	OP_APPEND,
+	OP_MKDIR,
+	OP_RENAME,
+	OP_RENAME_NOREPLACE,
+	OP_LINK,
+	OP_SYMLINK,
+	OP_CHMOD,
+	OP_CHOWN,
+	OP_SETXATTR,
+	OP_TRUNCATE,
+	OP_UTIMENS,
+	OP_MKNOD,
+	OP_SUBDIR_CREATE,
+	OP_UNLINK,
+	OP_RMDIR,
+	OP_PROCFD,
+	OP_RENAME_F,
+	OP_RECREATE_F,
+	OP_LCHOWN,
+	OP_LUTIMENS,
+	OP_LINK_SYMLINK,
+	OP_DIR_XATTR,
+	OP_HELD_CREATE,
+	OP_HELD_MKDIR,
+	OP_HELD_CHMOD,
+	OP_HELD_CHOWN,
+	OP_HELD_UTIMENS,
+	OP_HELD_RENAME,
+	OP_HELD_LINK,
+	OP_HELD_SYMLINK,
+	OP_HELD_MKNOD,
+	OP_HELD_UNLINK,
+	OP_HELD_PROC,
+	OP_MAX
 };
 
-static const char *const op_names[OP_MAX] = {
-	"create", "trunc+write", "append", "mkdir", "rename",
-	"rename-noreplace", "link", "symlink", "chmod", "chown", "setxattr",
-	"truncate", "utimens", "mknod", "create-in-subdir", "unlink", "rmdir",
-	"procfd", "rename-f", "recreate-f", "lchown-symlink",
-	"utimens-nofollow", "link-symlink", "setxattr-dir"
-};
+static const char *const op_names[OP_MAX] = { "create", "trunc+write", "append",
+	"mkdir", "rename", "rename-noreplace", "link", "symlink", "chmod",
+	"chown", "setxattr", "truncate", "utimens", "mknod", "create-in-subdir",
+	"unlink", "rmdir", "procfd", "rename-f", "recreate-f", "lchown-symlink",
+	"utimens-nofollow", "link-symlink", "setxattr-dir", "held:create",
+	"held:mkdir", "held:chmod", "held:chown", "held:utimens", "held:rename",
+	"held:link", "held:symlink", "held:mknod", "held:unlink",
+	"held:proc-path" };
 
 struct worker {
 	pthread_t tid;
 	int id;
+	int held; /* O_PATH descriptor of MNT/d, opened while it was real */
 	unsigned long ok[OP_MAX], fail[OP_MAX];
 };
 
@@ -568,7 +609,7 @@ worker_main(void *arg)
 	char n[PATH_MAX], r[PATH_MAX], q[PATH_MAX], m[PATH_MAX], h[PATH_MAX];
 	char l[PATH_MAX], pf[PATH_MAX], f[PATH_MAX], s[PATH_MAX], sn[PATH_MAX];
 	char ff[PATH_MAX], tmp[64], fsym[PATH_MAX], dabs[PATH_MAX];
-	char d[PATH_MAX], pr[PATH_MAX];
+	char d[PATH_MAX], pr[PATH_MAX], hn[64];
 	struct timespec ts[2];
 	unsigned long k;
 	int dfd, fd;
@@ -598,23 +639,24 @@ worker_main(void *arg)
 		snprintf(tmp, sizeof(tmp), "d/w%df", w->id);
 		mpath(ff, sizeof(ff), tmp);
 
-		count(w, OP_CREATE, create_write(n,
-		    O_WRONLY | O_CREAT | O_TRUNC, "new\n"));
-		count(w, OP_TRUNC_WRITE, create_write(f, O_WRONLY | O_TRUNC,
-		    "overwritten\n"));
-		count(w, OP_APPEND, create_write(f, O_WRONLY | O_APPEND,
-		    "appended\n"));
+		count(w, OP_CREATE,
+		    create_write(n, O_WRONLY | O_CREAT | O_TRUNC, "new\n"));
+		count(w, OP_TRUNC_WRITE,
+		    create_write(f, O_WRONLY | O_TRUNC, "overwritten\n"));
+		count(w, OP_APPEND,
+		    create_write(f, O_WRONLY | O_APPEND, "appended\n"));
 		count(w, OP_MKDIR, r0(mkdir(m, 0700)));
 		count(w, OP_RENAME, r0(rename(n, r)));
-		count(w, OP_RENAME_NOREPLACE, r0(renameat2(AT_FDCWD, r,
-		    AT_FDCWD, q, RENAME_NOREPLACE)));
+		count(w, OP_RENAME_NOREPLACE,
+		    r0(renameat2(AT_FDCWD, r, AT_FDCWD, q, RENAME_NOREPLACE)));
 		count(w, OP_LINK, r0(link(f, h)));
 		unlink(h);
 		count(w, OP_SYMLINK, r0(symlink("target", l)));
 		unlink(l);
 		count(w, OP_CHMOD, r0(chmod(f, (k & 1) ? 0600 : 0640)));
 		chmod(s, (k & 1) ? 0700 : 0750);
-		count(w, OP_CHOWN, r0(chown(f, (uid_t)(k & 3), (gid_t)(k & 3))));
+		count(w, OP_CHOWN,
+		    r0(chown(f, (uid_t)(k & 3), (gid_t)(k & 3))));
 		count(w, OP_SETXATTR, r0(setxattr(f, "user.race", "x", 1, 0)));
 		removexattr(f, "user.race");
 		count(w, OP_TRUNCATE, r0(truncate(f, (off_t)(k % 7))));
@@ -623,8 +665,8 @@ worker_main(void *arg)
 		count(w, OP_UTIMENS, r0(utimensat(AT_FDCWD, f, ts, 0)));
 		count(w, OP_MKNOD, r0(mknod(pf, S_IFIFO | 0644, 0)));
 		unlink(pf);
-		count(w, OP_SUBDIR_CREATE, create_write(sn,
-		    O_WRONLY | O_CREAT | O_TRUNC, "sub\n"));
+		count(w, OP_SUBDIR_CREATE,
+		    create_write(sn, O_WRONLY | O_CREAT | O_TRUNC, "sub\n"));
 		unlink(sn);
 		count(w, OP_UNLINK, r0(unlink(q)));
 		count(w, OP_RMDIR, r0(rmdir(m)));
@@ -642,7 +684,8 @@ worker_main(void *arg)
 			ign(fchmodat(dfd, "f", (k & 1) ? 0604 : 0644, 0));
 			snprintf(pr, sizeof(pr), "/proc/self/fd/%d/f", dfd);
 			ign(truncate(pr, 1));
-			snprintf(pr, sizeof(pr), "/proc/self/fd/%d/wproc2", dfd);
+			snprintf(pr, sizeof(pr), "/proc/self/fd/%d/wproc2",
+			    dfd);
 			fd = open(pr, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 			if (fd >= 0)
 				close(fd);
@@ -660,18 +703,57 @@ worker_main(void *arg)
 		}
 		if (k % 16 == 0) {
 			count(w, OP_RECREATE_F, r0(unlink(f)));
-			create_write(f, O_WRONLY | O_CREAT | O_EXCL, "recreated\n");
+			create_write(f, O_WRONLY | O_CREAT | O_EXCL,
+			    "recreated\n");
 		}
 		/* operations on a symlink itself must not follow it */
-		count(w, OP_LCHOWN, r0(lchown(fsym, (uid_t)(k & 1),
-		    (gid_t)(k & 1))));
+		count(w, OP_LCHOWN,
+		    r0(lchown(fsym, (uid_t)(k & 1), (gid_t)(k & 1))));
 		ign(lchown(dabs, (uid_t)(k & 1), (gid_t)(k & 1)));
-		count(w, OP_LUTIMENS, r0(utimensat(AT_FDCWD, fsym, ts,
-		    AT_SYMLINK_NOFOLLOW)));
+		count(w, OP_LUTIMENS,
+		    r0(utimensat(AT_FDCWD, fsym, ts, AT_SYMLINK_NOFOLLOW)));
 		utimensat(AT_FDCWD, dabs, ts, AT_SYMLINK_NOFOLLOW);
 		count(w, OP_LINK_SYMLINK, r0(link(fsym, h)));
 		unlink(h);
-		count(w, OP_DIR_XATTR, r0(setxattr(d, "user.racedir", "y", 1, 0)));
+		count(w, OP_DIR_XATTR,
+		    r0(setxattr(d, "user.racedir", "y", 1, 0)));
+
+		/*
+		 * Through the descriptor of the real directory, opened before
+		 * the race: the kernel sends its node id, whatever ROOT/d is
+		 * now; a daemon that turns it back into the path "d" follows
+		 * the symlink the racer put there.
+		 */
+		snprintf(tmp, sizeof(tmp), "h%dn%lu", w->id, k % 8);
+		snprintf(hn, sizeof(hn), "h%dr%lu", w->id, k % 8);
+		fd = openat(w->held, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		count(w, OP_HELD_CREATE, fd >= 0 ? 0 : -1);
+		if (fd >= 0)
+			close(fd);
+		count(w, OP_HELD_RENAME,
+		    r0(renameat(w->held, tmp, w->held, hn)));
+		count(w, OP_HELD_UNLINK, r0(unlinkat(w->held, hn, 0)));
+		snprintf(tmp, sizeof(tmp), "h%dm%lu", w->id, k % 8);
+		count(w, OP_HELD_MKDIR, r0(mkdirat(w->held, tmp, 0700)));
+		unlinkat(w->held, tmp, AT_REMOVEDIR);
+		count(w, OP_HELD_CHMOD,
+		    r0(fchmodat(w->held, "f", (k & 1) ? 0640 : 0644, 0)));
+		count(w, OP_HELD_CHOWN,
+		    r0(fchownat(w->held, "f", (uid_t)(k & 3), (gid_t)(k & 3),
+		        0)));
+		count(w, OP_HELD_UTIMENS, r0(utimensat(w->held, "f", ts, 0)));
+		snprintf(tmp, sizeof(tmp), "h%dl%lu", w->id, k % 8);
+		count(w, OP_HELD_LINK,
+		    r0(linkat(w->held, "f", w->held, tmp, 0)));
+		unlinkat(w->held, tmp, 0);
+		count(w, OP_HELD_SYMLINK, r0(symlinkat("x", w->held, tmp)));
+		unlinkat(w->held, tmp, 0);
+		count(w, OP_HELD_MKNOD,
+		    r0(mknodat(w->held, tmp, S_IFIFO | 0600, 0)));
+		unlinkat(w->held, tmp, 0);
+		snprintf(pr, sizeof(pr), "/proc/self/fd/%d/f", w->held);
+		count(w, OP_HELD_PROC, r0(truncate(pr, (off_t)(k % 5))));
+		ign(setxattr(pr, "user.held", "z", 1, 0));
 	}
 	return NULL;
 }
@@ -759,7 +841,8 @@ racer_main(void *arg)
 				ign(symlinkat(canary, rc->rootfd, "d"));
 				sched_yield();
 				unlinkat(rc->rootfd, "d", 0);
-				r = renameat(rc->rootfd, "d_tmp", rc->rootfd, "d");
+				r = renameat(rc->rootfd, "d_tmp", rc->rootfd,
+				    "d");
 			}
 			break;
 		}
@@ -772,11 +855,13 @@ racer_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (;;) {
 			if (atomic_load_explicit(&ops_done,
-				memory_order_relaxed) >= before + 4 * (unsigned long)rc->nworkers)
+			        memory_order_relaxed) >=
+			    before + 4 * (unsigned long)rc->nworkers)
 				break;
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			if ((t1.tv_sec - t0.tv_sec) * 1000000000L +
-				(t1.tv_nsec - t0.tv_nsec) > 5000000L)
+			        (t1.tv_nsec - t0.tv_nsec) >
+			    5000000L)
 				break;
 			sched_yield();
 		}
@@ -843,11 +928,12 @@ deterministic_checks(int rootfd)
 	r = openat(dfd, "det_create", O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (r < 0) {
 		det_fail("openat(dirfd of MNT/d, O_CREAT) after ROOT/d became "
-			 "a symlink", strerror(errno));
+		         "a symlink",
+		    strerror(errno));
 	} else {
 		close(r);
 		if (fstatat(rootfd, "d.moved/det_create", &st,
-			AT_SYMLINK_NOFOLLOW) < 0)
+		        AT_SYMLINK_NOFOLLOW) < 0)
 			det_fail("openat(dirfd, O_CREAT) after the swap",
 			    "the file is not in the directory the descriptor "
 			    "names (ROOT/d.moved)");
@@ -855,7 +941,7 @@ deterministic_checks(int rootfd)
 	}
 	if (mkdirat(dfd, "det_dir", 0755) == 0) {
 		if (fstatat(rootfd, "d.moved/det_dir", &st,
-			AT_SYMLINK_NOFOLLOW) < 0)
+		        AT_SYMLINK_NOFOLLOW) < 0)
 			det_fail("mkdirat(dirfd) after the swap",
 			    "not in ROOT/d.moved");
 		unlinkat(rootfd, "d.moved/det_dir", AT_REMOVEDIR);
@@ -871,7 +957,7 @@ deterministic_checks(int rootfd)
 	} else {
 		close(r);
 		if (fstatat(rootfd, "d.moved/det_proc", &st,
-			AT_SYMLINK_NOFOLLOW) < 0)
+		        AT_SYMLINK_NOFOLLOW) < 0)
 			det_fail("/proc/self/fd/N/name after the swap",
 			    "not in ROOT/d.moved");
 		unlinkat(rootfd, "d.moved/det_proc", 0);
@@ -882,7 +968,7 @@ deterministic_checks(int rootfd)
 		det_fail("renameat(dirfd) after the swap", strerror(errno));
 	} else {
 		if (fstatat(rootfd, "d.moved/f.renamed", &st,
-			AT_SYMLINK_NOFOLLOW) < 0)
+		        AT_SYMLINK_NOFOLLOW) < 0)
 			det_fail("renameat(dirfd) after the swap",
 			    "not in ROOT/d.moved");
 		if (renameat(dfd, "f.renamed", dfd, "f") < 0)
@@ -891,7 +977,8 @@ deterministic_checks(int rootfd)
 
 	/* 2. a file descriptor: its attributes are its inode's */
 	if (fchmod(fd, 0611) < 0)
-		det_fail("fchmod(fd of MNT/d/f) after the swap", strerror(errno));
+		det_fail("fchmod(fd of MNT/d/f) after the swap",
+		    strerror(errno));
 	if (ftruncate(fd, 5) < 0)
 		det_fail("ftruncate(fd) after the swap", strerror(errno));
 	if (fsetxattr(fd, "user.det", "1", 1, 0) < 0 && errno != ENOTSUP)
@@ -954,11 +1041,11 @@ child_main(unsigned long iterations, int nworkers, uint64_t seed)
 		return 2;
 	}
 	if (mount("escape_race_decoy", canary, "tmpfs", MS_NOSUID | MS_NODEV,
-		"size=1m,mode=0755") < 0) {
+	        "size=1m,mode=0755") < 0) {
 		say("setup: tmpfs over %s: %s", canary, strerror(errno));
 		return 2;
 	}
-	populate_canary(canary);   /* in the decoy tmpfs */
+	populate_canary(canary); /* in the decoy tmpfs */
 	if (chdir("/") < 0)
 		return 2;
 
@@ -971,14 +1058,23 @@ child_main(unsigned long iterations, int nworkers, uint64_t seed)
 		return 2;
 	}
 
-	deterministic_checks(rc.rootfd);
+	if (!skip_deterministic)
+		deterministic_checks(rc.rootfd);
 
 	rc.iterations = iterations;
 	rc.nworkers = nworkers;
 	rc.seed = seed ? seed : 0x9E3779B97F4A7C15ULL;
 	memset(w, 0, sizeof(w));
+	mpath(p, sizeof(p), "d");
 	for (i = 0; i < nworkers; i++) {
 		w[i].id = i;
+		w[i].held = open(p, O_PATH | O_DIRECTORY);
+		if (w[i].held < 0) {
+			say("setup: open %s: %s", p, strerror(errno));
+			return 2;
+		}
+	}
+	for (i = 0; i < nworkers; i++) {
 		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0) {
 			say("setup: pthread_create failed");
 			return 2;
@@ -1021,8 +1117,9 @@ child_main(unsigned long iterations, int nworkers, uint64_t seed)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-n ITERATIONS] [-w WORKERS] [-s SEED] "
-			"[-T SECONDS] [-v] MNT ROOT CANARY\n",
+	fprintf(stderr,
+	    "usage: %s [-n ITERATIONS] [-w WORKERS] [-s SEED] "
+	    "[-T SECONDS] [-v] [-D] MNT ROOT CANARY\n",
 	    prog);
 	exit(2);
 }
@@ -1061,13 +1158,16 @@ main(int argc, char **argv)
 	pid_t pid;
 	char *rmnt, *rroot, *rcanary;
 
-	while ((c = getopt(argc, argv, "n:w:s:T:v")) != -1) {
+	while ((c = getopt(argc, argv, "n:w:s:T:vD")) != -1) {
 		switch (c) {
 		case 'n': iterations = num_arg(optarg, 1, 100000000UL); break;
-		case 'w': nworkers = (int)num_arg(optarg, 1, MAX_WORKERS); break;
+		case 'w':
+			nworkers = (int)num_arg(optarg, 1, MAX_WORKERS);
+			break;
 		case 's': seed = num_arg(optarg, 0, ULONG_MAX); break;
 		case 'T': timeout = num_arg(optarg, 1, 86400); break;
 		case 'v': verbose = 1; break;
+		case 'D': skip_deterministic = 1; break;
 		default: usage();
 		}
 	}
@@ -1086,7 +1186,7 @@ main(int argc, char **argv)
 		die("CANARY %s is not a directory", canary);
 	relative_path(rel_canary, sizeof(rel_canary), root, canary);
 	if ((size_t)snprintf(proc_canary, sizeof(proc_canary),
-		"/proc/self/root%s", canary) >= sizeof(proc_canary))
+	        "/proc/self/root%s", canary) >= sizeof(proc_canary))
 		die("path too long");
 
 	populate_canary(canary);

@@ -46,12 +46,12 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 
-#define OP_WRONG (-1)  /* behaviour was wrong; already reported */
-#define OP_USAGE (-2)  /* bad arguments; already reported */
+#define OP_WRONG (-1) /* behaviour was wrong; already reported */
+#define OP_USAGE (-2) /* bad arguments; already reported */
 
 static const char *progname = "posix_ops";
 static const char *cur_op = "";
-static int quiet_errors;  /* expect-errno prints its own verdict */
+static int quiet_errors; /* expect-errno prints its own verdict */
 
 /* ---- errno names -------------------------------------------------------- */
 
@@ -60,33 +60,30 @@ struct errname {
 	int num;
 };
 
-static const struct errname errnames[] = {
-	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "ESRCH", ESRCH },
-	{ "EINTR", EINTR }, { "EIO", EIO }, { "ENXIO", ENXIO },
-	{ "E2BIG", E2BIG }, { "ENOEXEC", ENOEXEC }, { "EBADF", EBADF },
-	{ "ECHILD", ECHILD }, { "EAGAIN", EAGAIN },
-	{ "EWOULDBLOCK", EWOULDBLOCK }, { "ENOMEM", ENOMEM },
-	{ "EACCES", EACCES }, { "EFAULT", EFAULT }, { "EBUSY", EBUSY },
-	{ "EEXIST", EEXIST }, { "EXDEV", EXDEV }, { "ENODEV", ENODEV },
-	{ "ENOTDIR", ENOTDIR }, { "EISDIR", EISDIR }, { "EINVAL", EINVAL },
-	{ "ENFILE", ENFILE }, { "EMFILE", EMFILE }, { "ENOTTY", ENOTTY },
-	{ "ETXTBSY", ETXTBSY }, { "EFBIG", EFBIG }, { "ENOSPC", ENOSPC },
-	{ "ESPIPE", ESPIPE }, { "EROFS", EROFS }, { "EMLINK", EMLINK },
-	{ "EPIPE", EPIPE }, { "ERANGE", ERANGE }, { "EDEADLK", EDEADLK },
-	{ "ENAMETOOLONG", ENAMETOOLONG }, { "ENOLCK", ENOLCK },
-	{ "ENOSYS", ENOSYS }, { "ENOTEMPTY", ENOTEMPTY }, { "ELOOP", ELOOP },
-	{ "ENODATA", ENODATA }, { "ENOTSUP", ENOTSUP },
+static const struct errname errnames[] = { { "EPERM", EPERM },
+	{ "ENOENT", ENOENT }, { "ESRCH", ESRCH }, { "EINTR", EINTR },
+	{ "EIO", EIO }, { "ENXIO", ENXIO }, { "E2BIG", E2BIG },
+	{ "ENOEXEC", ENOEXEC }, { "EBADF", EBADF }, { "ECHILD", ECHILD },
+	{ "EAGAIN", EAGAIN }, { "EWOULDBLOCK", EWOULDBLOCK },
+	{ "ENOMEM", ENOMEM }, { "EACCES", EACCES }, { "EFAULT", EFAULT },
+	{ "EBUSY", EBUSY }, { "EEXIST", EEXIST }, { "EXDEV", EXDEV },
+	{ "ENODEV", ENODEV }, { "ENOTDIR", ENOTDIR }, { "EISDIR", EISDIR },
+	{ "EINVAL", EINVAL }, { "ENFILE", ENFILE }, { "EMFILE", EMFILE },
+	{ "ENOTTY", ENOTTY }, { "ETXTBSY", ETXTBSY }, { "EFBIG", EFBIG },
+	{ "ENOSPC", ENOSPC }, { "ESPIPE", ESPIPE }, { "EROFS", EROFS },
+	{ "EMLINK", EMLINK }, { "EPIPE", EPIPE }, { "ERANGE", ERANGE },
+	{ "EDEADLK", EDEADLK }, { "ENAMETOOLONG", ENAMETOOLONG },
+	{ "ENOLCK", ENOLCK }, { "ENOSYS", ENOSYS }, { "ENOTEMPTY", ENOTEMPTY },
+	{ "ELOOP", ELOOP }, { "ENODATA", ENODATA }, { "ENOTSUP", ENOTSUP },
 	{ "EOPNOTSUPP", EOPNOTSUPP }, { "EOVERFLOW", EOVERFLOW },
 	{ "ESTALE", ESTALE }, { "EDQUOT", EDQUOT }, { "ENOTSOCK", ENOTSOCK },
 	{ "EADDRINUSE", EADDRINUSE }, { "ECONNREFUSED", ECONNREFUSED },
 	{ "ETIMEDOUT", ETIMEDOUT }, { "ENOTCONN", ENOTCONN },
-	{ "ENOTBLK", ENOTBLK }, { "ENOMSG", ENOMSG },
-	{ "ENOTUNIQ", ENOTUNIQ }, { "EBADFD", EBADFD },
-	{ "ENOTRECOVERABLE", ENOTRECOVERABLE }, { "EOWNERDEAD", EOWNERDEAD },
-	{ "EUCLEAN", EUCLEAN }, { "EREMOTEIO", EREMOTEIO },
-	{ "ECONNABORTED", ECONNABORTED }, { "ECONNRESET", ECONNRESET },
-	{ NULL, 0 }
-};
+	{ "ENOTBLK", ENOTBLK }, { "ENOMSG", ENOMSG }, { "ENOTUNIQ", ENOTUNIQ },
+	{ "EBADFD", EBADFD }, { "ENOTRECOVERABLE", ENOTRECOVERABLE },
+	{ "EOWNERDEAD", EOWNERDEAD }, { "EUCLEAN", EUCLEAN },
+	{ "EREMOTEIO", EREMOTEIO }, { "ECONNABORTED", ECONNABORTED },
+	{ "ECONNRESET", ECONNRESET }, { NULL, 0 } };
 
 static const char *
 errno_name(int e)
@@ -234,8 +231,8 @@ read_all(int fd, void *buf, size_t len, off_t off)
 	ssize_t n;
 
 	while (got < len) {
-		n = off >= 0 ? pread(fd, p + got, len - got, off + (off_t)got)
-			     : read(fd, p + got, len - got);
+		n = off >= 0 ? pread(fd, p + got, len - got, off + (off_t)got) :
+		               read(fd, p + got, len - got);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -296,16 +293,13 @@ struct flagname {
 	int flag;
 };
 
-static const struct flagname openflags[] = {
-	{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
-	{ "creat", O_CREAT }, { "excl", O_EXCL }, { "trunc", O_TRUNC },
-	{ "append", O_APPEND }, { "nofollow", O_NOFOLLOW },
-	{ "directory", O_DIRECTORY }, { "path", O_PATH },
-	{ "tmpfile", O_TMPFILE }, { "direct", O_DIRECT }, { "sync", O_SYNC },
-	{ "noatime", O_NOATIME }, { "cloexec", O_CLOEXEC },
-	{ "nonblock", O_NONBLOCK }, { "noctty", O_NOCTTY },
-	{ NULL, 0 }
-};
+static const struct flagname openflags[] = { { "rdonly", O_RDONLY },
+	{ "wronly", O_WRONLY }, { "rdwr", O_RDWR }, { "creat", O_CREAT },
+	{ "excl", O_EXCL }, { "trunc", O_TRUNC }, { "append", O_APPEND },
+	{ "nofollow", O_NOFOLLOW }, { "directory", O_DIRECTORY },
+	{ "path", O_PATH }, { "tmpfile", O_TMPFILE }, { "direct", O_DIRECT },
+	{ "sync", O_SYNC }, { "noatime", O_NOATIME }, { "cloexec", O_CLOEXEC },
+	{ "nonblock", O_NONBLOCK }, { "noctty", O_NOCTTY }, { NULL, 0 } };
 
 static int
 parse_open_flags(const char *s, int *out)
@@ -557,10 +551,11 @@ do_chown(char **argv, int nofollow)
 	long long u, g;
 	int r;
 
-	if ((r = parse_ll(argv[1], &u)) != 0 || (r = parse_ll(argv[2], &g)) != 0)
+	if ((r = parse_ll(argv[1], &u)) != 0 ||
+	    (r = parse_ll(argv[2], &g)) != 0)
 		return r;
 	if (fchownat(AT_FDCWD, argv[0], (uid_t)u, (gid_t)g,
-		nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
+	        nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
 		return failed("fchownat", argv[0]);
 	return 0;
 }
@@ -619,9 +614,8 @@ print_stat(const struct stat *st)
 	       "blocks=%lld atime=%lld.%09ld mtime=%lld.%09ld "
 	       "ctime=%lld.%09ld rdev=%u:%u\n",
 	    type_name(st->st_mode), (unsigned long long)st->st_ino,
-	    (unsigned long long)st->st_nlink,
-	    (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid,
-	    (unsigned)st->st_gid, (long long)st->st_size,
+	    (unsigned long long)st->st_nlink, (unsigned)(st->st_mode & 07777),
+	    (unsigned)st->st_uid, (unsigned)st->st_gid, (long long)st->st_size,
 	    (long long)st->st_blocks, (long long)st->st_atim.tv_sec,
 	    st->st_atim.tv_nsec, (long long)st->st_mtim.tv_sec,
 	    st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
@@ -684,7 +678,9 @@ op_access(int argc, char **argv)
 		case 'w': mode |= W_OK; break;
 		case 'x': mode |= X_OK; break;
 		case 'f': mode |= F_OK; break;
-		default: usage_err("access mode is a mix of r, w, x, f"); return OP_USAGE;
+		default:
+			usage_err("access mode is a mix of r, w, x, f");
+			return OP_USAGE;
 		}
 	}
 	if (access(argv[0], mode) < 0)
@@ -898,7 +894,8 @@ op_listxattr(int argc, char **argv)
 		return failed("listxattr", argv[0]);
 	for (p = buf; p < buf + n && nn < 4096; p += strlen(p) + 1)
 		names[nn++] = p;
-	qsort(names, nn, sizeof(names[0]), cmp_str);
+	if (nn > 1)
+		qsort(names, nn, sizeof(names[0]), cmp_str);
 	for (i = 0; i < nn; i++)
 		printf("%s\n", names[i]);
 	return 0;
@@ -958,10 +955,11 @@ op_mknod_chr(int argc, char **argv)
 	int r;
 
 	(void)argc;
-	if ((r = parse_ll(argv[1], &ma)) != 0 || (r = parse_ll(argv[2], &mi)) != 0)
+	if ((r = parse_ll(argv[1], &ma)) != 0 ||
+	    (r = parse_ll(argv[2], &mi)) != 0)
 		return r;
 	if (mknod(argv[0], S_IFCHR | 0666,
-		makedev((unsigned)ma, (unsigned)mi)) < 0)
+	        makedev((unsigned)ma, (unsigned)mi)) < 0)
 		return failed("mknod", argv[0]);
 	return 0;
 }
@@ -1005,7 +1003,8 @@ op_fifo_rw(int argc, char **argv)
 		wrong("writer child exited with %d", st);
 		return OP_WRONG;
 	}
-	if (n != (ssize_t)(sizeof(msg) - 1) || memcmp(buf, msg, (size_t)n) != 0) {
+	if (n != (ssize_t)(sizeof(msg) - 1) ||
+	    memcmp(buf, msg, (size_t)n) != 0) {
 		wrong("read %zd bytes, not the message", n);
 		return OP_WRONG;
 	}
@@ -1042,7 +1041,8 @@ op_sock_bind(int argc, char **argv)
 		goto out_ls;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		wrong("bound path is a %s, not a socket", type_name(st.st_mode));
+		wrong("bound path is a %s, not a socket",
+		    type_name(st.st_mode));
 		e = OP_WRONG;
 		goto out_ls;
 	}
@@ -1065,7 +1065,8 @@ op_sock_bind(int argc, char **argv)
 		goto out_cs;
 	}
 	if (write_all(cs, "ping", 4, -1) < 0 ||
-	    (n = read_all(as, buf, 4, -1)) != 4 || memcmp(buf, "ping", 4) != 0) {
+	    (n = read_all(as, buf, 4, -1)) != 4 ||
+	    memcmp(buf, "ping", 4) != 0) {
 		wrong("message did not come through the socket");
 		e = OP_WRONG;
 	}
@@ -1097,7 +1098,8 @@ op_tmpfile(int argc, char **argv)
 		goto out;
 	}
 	n = read_all(fd, buf, sizeof(buf), 0);
-	if (n != (ssize_t)(sizeof(data) - 1) || memcmp(buf, data, (size_t)n) != 0) {
+	if (n != (ssize_t)(sizeof(data) - 1) ||
+	    memcmp(buf, data, (size_t)n) != 0) {
 		wrong("read back %zd bytes, not what was written", n);
 		e = OP_WRONG;
 		goto out;
@@ -1145,7 +1147,8 @@ op_odirect_rw(int argc, char **argv)
 	if (argc > 1 && (r = parse_ll(argv[1], &size)) != 0)
 		return r;
 	if (size <= 0 || size % 4096 != 0 || size > (64LL << 20)) {
-		usage_err("SIZE must be a positive multiple of 4096, <= 64 MiB");
+		usage_err(
+		    "SIZE must be a positive multiple of 4096, <= 64 MiB");
 		return OP_USAGE;
 	}
 	if (posix_memalign((void **)&buf, 4096, (size_t)size) != 0 ||
@@ -1171,7 +1174,8 @@ op_odirect_rw(int argc, char **argv)
 		goto out;
 	}
 	if (n != size || memcmp(buf, rbuf, (size_t)size) != 0) {
-		wrong("O_DIRECT read back differs (%zd of %lld bytes)", n, size);
+		wrong("O_DIRECT read back differs (%zd of %lld bytes)", n,
+		    size);
 		e = OP_WRONG;
 		goto out;
 	}
@@ -1233,7 +1237,8 @@ op_pattern_write(int argc, char **argv)
 		for (i = 0; i < chunk; i++)
 			buf[i] = pattern_byte((uint64_t)seed,
 			    (uint64_t)off + done + i);
-		if (write_all(fd, buf, chunk, (off_t)(off + (long long)done)) < 0) {
+		if (write_all(fd, buf, chunk, (off_t)(off + (long long)done)) <
+		    0) {
 			e = failed("pwrite", argv[0]);
 			break;
 		}
@@ -1276,8 +1281,8 @@ op_pattern_check(int argc, char **argv)
 		goto out;
 	}
 	if (argc <= 3 && st.st_size != size) {
-		wrong("%s: size %lld, want %lld", argv[0], (long long)st.st_size,
-		    size);
+		wrong("%s: size %lld, want %lld", argv[0],
+		    (long long)st.st_size, size);
 		e = OP_WRONG;
 		goto out;
 	}
@@ -1296,8 +1301,9 @@ op_pattern_check(int argc, char **argv)
 			goto out;
 		}
 		for (i = 0; i < want; i++) {
-			if (buf[i] != pattern_byte((uint64_t)seed,
-			    (uint64_t)off + done + i)) {
+			if (buf[i] !=
+			    pattern_byte((uint64_t)seed,
+			        (uint64_t)off + done + i)) {
 				wrong("%s: byte %lld differs", argv[0],
 				    off + (long long)(done + i));
 				e = OP_WRONG;
@@ -1336,7 +1342,8 @@ op_mmap_rw(int argc, char **argv)
 		close(fd);
 		return e;
 	}
-	map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map =
+	    mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		e = failed("mmap", argv[0]);
 		close(fd);
@@ -1389,7 +1396,7 @@ op_unlinked_rw(int argc, char **argv)
 
 	(void)argc;
 	if ((size_t)snprintf(path, sizeof(path), "%s/.unlinked.%ld", argv[0],
-		(long)getpid()) >= sizeof(path)) {
+	        (long)getpid()) >= sizeof(path)) {
 		usage_err("path too long");
 		return OP_USAGE;
 	}
@@ -1524,7 +1531,8 @@ op_append(int argc, char **argv)
 	}
 	close(fd);
 	if (e == 0 && (got[0] != n || got[1] != n)) {
-		wrong("records A=%lld B=%lld, want %lld each", got[0], got[1], n);
+		wrong("records A=%lld B=%lld, want %lld each", got[0], got[1],
+		    n);
 		e = OP_WRONG;
 	}
 	return e;
@@ -1538,7 +1546,8 @@ do_fallocate(char **argv, int mode)
 	long long off, len;
 	int fd, r, e = 0;
 
-	if ((r = parse_ll(argv[1], &off)) != 0 || (r = parse_ll(argv[2], &len)) != 0)
+	if ((r = parse_ll(argv[1], &off)) != 0 ||
+	    (r = parse_ll(argv[2], &len)) != 0)
 		return r;
 	fd = open(argv[0], O_RDWR | O_CREAT, 0644);
 	if (fd < 0)
@@ -1644,7 +1653,8 @@ op_copy_range(int argc, char **argv)
 		len = st.st_size;
 	}
 	while (total < len) {
-		n = copy_file_range(in, NULL, out, NULL, (size_t)(len - total), 0);
+		n = copy_file_range(in, NULL, out, NULL, (size_t)(len - total),
+		    0);
 		if (n < 0) {
 			e = failed("copy_file_range", argv[1]);
 			goto out;
@@ -1792,9 +1802,9 @@ op_posix_lock(int argc, char **argv)
 	st = wait_child(pid);
 	if (st != 1) {
 		wrong("conflicting F_SETLK in another process: %s",
-		    st == 0 ? "succeeded" :
-		    st == 5 ? "F_GETLK did not report our lock and pid" :
-		    "unexpected error");
+		    st == 0     ? "succeeded" :
+		        st == 5 ? "F_GETLK did not report our lock and pid" :
+		                  "unexpected error");
 		close(fd);
 		return OP_WRONG;
 	}
@@ -1852,7 +1862,8 @@ op_ofd_lock(int argc, char **argv)
 	}
 	fl.l_pid = 0;
 	if (fcntl(b, F_OFD_SETLK, &fl) == 0) {
-		wrong("second open file description got a conflicting OFD lock");
+		wrong(
+		    "second open file description got a conflicting OFD lock");
 		e = OP_WRONG;
 	} else if (errno != EAGAIN) {
 		e = failed("fcntl(F_OFD_SETLK) on second fd", argv[0]);
@@ -1885,7 +1896,8 @@ op_readdir_unlink(int argc, char **argv)
 		de = readdir(d);
 		if (de == NULL)
 			break;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (unlinkat(dfd, de->d_name, 0) < 0) {
 			int e = failed("unlinkat", de->d_name);
@@ -1901,7 +1913,8 @@ op_readdir_unlink(int argc, char **argv)
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			left++;
 	}
 	closedir(d);
@@ -1932,7 +1945,8 @@ op_ls_types(int argc, char **argv)
 	if (d == NULL)
 		return failed("opendir", argv[0]);
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		switch (de->d_type) {
 		case DT_REG: t = "reg"; break;
@@ -1944,7 +1958,7 @@ op_ls_types(int argc, char **argv)
 		case DT_BLK: t = "blk"; break;
 		default:
 			if (fstatat(dirfd(d), de->d_name, &st,
-				AT_SYMLINK_NOFOLLOW) == 0)
+			        AT_SYMLINK_NOFOLLOW) == 0)
 				t = type_name(st.st_mode);
 			else
 				t = "?";
@@ -2004,7 +2018,8 @@ op_mkfiles(int argc, char **argv)
 			if (mkdir(p, 0755) < 0 && errno != EEXIST)
 				return failed("mkdir", p);
 		}
-		snprintf(p, sizeof(p), "%s/d%05lld/f%07lld", argv[0], i / per, i);
+		snprintf(p, sizeof(p), "%s/d%05lld/f%07lld", argv[0], i / per,
+		    i);
 		fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
 		if (fd < 0)
 			return failed("open", p);
@@ -2028,8 +2043,8 @@ op_fsync(int argc, char **argv)
 	(void)argc;
 	if (stat(argv[0], &st) < 0)
 		return failed("stat", argv[0]);
-	fd = open(argv[0], S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY
-					       : O_WRONLY);
+	fd = open(argv[0],
+	    S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : O_WRONLY);
 	if (fd < 0)
 		return failed("open", argv[0]);
 	if (fsync(fd) < 0)
@@ -2050,7 +2065,8 @@ op_atomic_save(int argc, char **argv)
 	int fd, e = 0;
 
 	(void)argc;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp~", argv[0]) >= sizeof(tmp)) {
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp~", argv[0]) >=
+	    sizeof(tmp)) {
 		usage_err("path too long");
 		return OP_USAGE;
 	}
@@ -2132,8 +2148,7 @@ static const struct op ops[] = {
 	{ "lchown", 3, 3, op_lchown, "PATH UID GID" },
 	{ "truncate", 2, 2, op_truncate, "PATH LEN" },
 	{ "ftruncate", 2, 2, op_ftruncate, "PATH LEN" },
-	{ "stat", 1, 1, op_stat, "PATH" },
-	{ "lstat", 1, 1, op_lstat, "PATH" },
+	{ "stat", 1, 1, op_stat, "PATH" }, { "lstat", 1, 1, op_lstat, "PATH" },
 	{ "fstat", 1, 1, op_fstat, "PATH" },
 	{ "access", 2, 2, op_access, "PATH rwxf" },
 	{ "statfs", 1, 1, op_statfs, "PATH" },
@@ -2171,8 +2186,7 @@ static const struct op ops[] = {
 	{ "mkfiles", 2, 3, op_mkfiles, "DIR N [PER_DIR]" },
 	{ "fsync", 1, 1, op_fsync, "PATH" },
 	{ "atomic-save", 2, 2, op_atomic_save, "FILE DATA" },
-	{ "strerror", 1, 1, op_strerror, "ENAME" },
-	{ NULL, 0, 0, NULL, NULL }
+	{ "strerror", 1, 1, op_strerror, "ENAME" }, { NULL, 0, 0, NULL, NULL }
 };
 
 static void
@@ -2180,9 +2194,10 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: %s OP ARGS...\n"
-		   "       %s expect-errno ENAME[,ENAME...] OP ARGS...\n"
-		   "operations:\n",
+	fprintf(f,
+	    "usage: %s OP ARGS...\n"
+	    "       %s expect-errno ENAME[,ENAME...] OP ARGS...\n"
+	    "operations:\n",
 	    progname, progname);
 	for (i = 0; ops[i].name != NULL; i++)
 		fprintf(f, "  %-18s %s\n", ops[i].name, ops[i].args);
@@ -2209,8 +2224,8 @@ run_op(int argc, char **argv)
 			    ops[i].name, fail_what, strerror(r), errno_name(r));
 		return r;
 	}
-	fprintf(stderr, "%s: unknown operation '%s' (try: %s help)\n",
-	    progname, argv[0], progname);
+	fprintf(stderr, "%s: unknown operation '%s' (try: %s help)\n", progname,
+	    argv[0], progname);
 	return OP_USAGE;
 }
 
@@ -2257,7 +2272,8 @@ main(int argc, char **argv)
 	     tok = strtok_r(NULL, ",|", &save)) {
 		want[nwant] = errno_parse(tok);
 		if (want[nwant] < 0) {
-			fprintf(stderr, "%s: unknown errno '%s'\n", progname, tok);
+			fprintf(stderr, "%s: unknown errno '%s'\n", progname,
+			    tok);
 			return 2;
 		}
 		nwant++;
@@ -2274,8 +2290,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s: expected %s, but it succeeded\n",
 		    progname, argv[3], argv[2]);
 	else if (r == OP_WRONG)
-		fprintf(stderr, "%s: %s: expected %s, but the scenario failed "
-				"(see above)\n",
+		fprintf(stderr,
+		    "%s: %s: expected %s, but the scenario failed "
+		    "(see above)\n",
 		    progname, argv[3], argv[2]);
 	else
 		fprintf(stderr, "%s: %s: expected %s, got %s (%s) from %s\n",

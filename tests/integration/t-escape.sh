@@ -7,7 +7,7 @@
 # is harmless, and a TOCTOU race of symlink swaps in the backing directory
 # against operations through the mount never modifies an outside "canary"
 # directory (tests/helpers/escape_race.c).
-# shellcheck disable=SC2012
+# shellcheck disable=SC2012,SC2011
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
 
@@ -100,7 +100,7 @@ expect_eq "a setuid-root binary in the mount runs without privilege" \
 
 section "/proc/self/fd"
 check "open a directory of the mount, then walk /proc/self/fd/N/.. (kernel)" \
-    bash -c "exec 9<'$MNT/sub'; [ \"\$(cd /proc/self/fd/9/.. && pwd -P)\" = '$MNT' ]"
+    bash -c "exec 9<'$MNT/sub'; [ \"\$(cd -P /proc/self/fd/9/.. && pwd -P)\" = '$MNT' ]"
 check "create through /proc/self/fd/N of a mount directory" \
     bash -c "exec 9<'$MNT/sub'; echo x >/proc/self/fd/9/via-procfd; [ -e '$ROOT/sub/via-procfd' ]"
 

@@ -286,6 +286,47 @@ check_paths(const struct view_opts *o, int *rootfd, uint64_t *mnt_id, char *err,
 	return 0;
 }
 
+/*
+ * The device number of our mount (its FUSE connection id), read from
+ * /proc/self/mountinfo: a stat of the mount point would be a request to
+ * ourselves, before anyone serves it.  The last matching line wins.
+ */
+static dev_t
+mount_dev(const char *mountpoint)
+{
+	char real[PATH_MAX], want[PATH_MAX * 4], line[PATH_MAX * 4 + 512];
+	const char *p;
+	size_t n = 0;
+	dev_t dev = 0;
+	FILE *f;
+
+	if (realpath(mountpoint, real) == NULL)
+		return 0;
+	for (p = real; *p != '\0' && n + 5 < sizeof(want); p++) {
+		/* mountinfo escapes space, tab, newline and backslash */
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\\')
+			n += (size_t)snprintf(want + n, sizeof(want) - n, "\\%03o",
+			    (unsigned char)*p);
+		else
+			want[n++] = *p;
+	}
+	want[n] = '\0';
+	f = fopen("/proc/self/mountinfo", "re");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned maj, min;
+		char mnt[PATH_MAX * 4];
+
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) ==
+		    3 && strcmp(mnt, want) == 0 &&
+		    strstr(line, " - fuse.sentinel ") != NULL)
+			dev = makedev(maj, min);
+	}
+	fclose(f);
+	return dev;
+}
+
 static int
 claim_root(struct workspace_fs *w, const struct view_opts *o, int rootfd,
     char *err, size_t errlen)
@@ -445,6 +486,7 @@ view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
 		goto fail;
 	}
 	v->mounted = 1;
+	v->conn_dev = mount_dev(o->mountpoint);
 	if (fuse_session_custom_io(v->fs.se, &killpriv_io,
 	        fuse_session_fd(v->fs.se)) != 0)
 		log_warn("view %s: custom I/O unavailable", v->fs.name);
@@ -486,14 +528,9 @@ serve_thread(void *arg)
 int
 view_start(struct view *v)
 {
-	struct stat st;
-
 	if (pthread_create(&v->thread, NULL, serve_thread, v) != 0)
 		return SN_ESYS;
 	v->running = 1;
-	/* Only now: a stat of the mount waits for the kernel's INIT. */
-	if (stat(v->mountpoint, &st) == 0)
-		v->conn_dev = st.st_dev;
 	return 0;
 }
 
@@ -561,8 +598,15 @@ abort_conn(struct view *v)
 	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
 	    minor(v->conn_dev));
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0 && errno == ENOENT &&
+	    mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL) ==
+	    0)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("view %s: cannot abort the connection: %s", v->fs.name,
+		    strerror(errno));
 		return;
+	}
 	(void)!write(fd, "1", 1);
 	close(fd);
 }

@@ -49,7 +49,8 @@ struct fh {
 };
 
 struct dh {
-	DIR *dp;
+	struct inode *in; /* the directory (the kernel holds it while open) */
+	DIR *dp;          /* opened at the first readdir: NULL until then */
 	struct dirent *entry;
 	off_t offset;
 };
@@ -1044,13 +1045,16 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, r);
 }
 
+/*
+ * OPENDIR does no system call: with cache_readdir most opens are served
+ * from the kernel's cache and never read, so the directory is opened at
+ * the first READDIR (dh_open).
+ */
 static void
 op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sn_fs *fs = req_fs(req);
-	struct inode *in = fs_inode(fs, ino);
 	struct dh *d;
-	int ifd, fd, r;
 
 	CHECK_CALLER(req);
 	d = calloc(1, sizeof(*d));
@@ -1058,33 +1062,50 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = inode_get_fd(fs->itab, in, &ifd);
-	if (r < 0)
-		goto err;
-	fd = openat(ifd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = fd < 0 ? -errno : 0;
-	inode_put_fd(fs->itab, in);
-	if (r < 0)
-		goto err;
-	d->dp = fdopendir(fd);
-	if (d->dp == NULL) {
-		r = -errno;
-		close(fd);
-		goto err;
-	}
+	d->in = fs_inode(fs, ino);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (!fs->external_writers) {
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		closedir(d->dp);
+	if (fuse_reply_open(req, fi) == -ENOENT)
 		free(d);
+}
+
+/* A readable descriptor of the directory (new; the caller closes it). */
+static int
+dir_fd(struct sn_fs *fs, struct inode *in, int *out)
+{
+	int ifd, fd, r;
+
+	*out = -1;
+	r = inode_get_fd(fs->itab, in, &ifd);
+	if (r < 0)
+		return r;
+	fd = openat(ifd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fd < 0 ? -errno : 0;
+	inode_put_fd(fs->itab, in);
+	*out = fd;
+	return r;
+}
+
+static int
+dh_open(struct sn_fs *fs, struct dh *d)
+{
+	int fd, r;
+
+	if (d->dp != NULL)
+		return 0;
+	r = dir_fd(fs, d->in, &fd);
+	if (r < 0)
+		return r;
+	d->dp = fdopendir(fd);
+	if (d->dp == NULL) {
+		r = -errno;
+		close(fd);
+		return r;
 	}
-	return;
-err:
-	free(d);
-	fuse_reply_err(req, -r);
+	return 0;
 }
 
 static int
@@ -1105,6 +1126,11 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 	int err = 0;
 
 	CHECK_CALLER(req);
+	err = -dh_open(fs, d);
+	if (err != 0) {
+		fuse_reply_err(req, err);
+		return;
+	}
 	buf = malloc(size);
 	if (buf == NULL) {
 		fuse_reply_err(req, ENOMEM);
@@ -1196,7 +1222,8 @@ op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
 
-	closedir(d->dp);
+	if (d->dp != NULL)
+		closedir(d->dp);
 	free(d);
 	fuse_reply_err(req, 0);
 }
@@ -1205,10 +1232,20 @@ static void
 op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
     struct fuse_file_info *fi)
 {
+	struct sn_fs *fs = req_fs(req);
 	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
-	int fd = dirfd(d->dp), r;
+	int fd, r;
 
-	r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+	if (d->dp != NULL) {
+		fd = dirfd(d->dp);
+		r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+	} else {
+		r = -dir_fd(fs, d->in, &fd);
+		if (r == 0) {
+			r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+			close(fd);
+		}
+	}
 	fuse_reply_err(req, r);
 }
 

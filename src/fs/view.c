@@ -645,8 +645,16 @@ view_free(struct view *v)
 	if (v == NULL)
 		return;
 	view_stop(v);
-	if (v->fs.se != NULL)
+	if (v->fs.se != NULL) {
+		/*
+		 * The connection is gone by now (detached and drained, or
+		 * aborted), so libfuse's unmount only closes the device and
+		 * frees what fuse_session_mount() kept; it does not unmount a
+		 * path again.
+		 */
+		fuse_session_unmount(v->fs.se);
 		fuse_session_destroy(v->fs.se);
+	}
 	inode_table_free(v->fs.itab);
 	if (v->donefd[0] >= 0)
 		close(v->donefd[0]);

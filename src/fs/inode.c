@@ -27,6 +27,7 @@ struct shard {
 	size_t count;
 	struct inode *lru_head; /* most recently used */
 	struct inode *lru_tail;
+	struct inode *dead;     /* unhashed inodes, chained by hnext */
 	unsigned nfds;
 };
 
@@ -123,6 +124,12 @@ inode_table_free(struct inode_table *t)
 				next = in->hnext;
 				inode_destroy(in);
 			}
+		}
+		while (s->dead != NULL) {
+			struct inode *in = s->dead;
+
+			s->dead = in->hnext;
+			inode_destroy(in);
 		}
 		free(s->buckets);
 		pthread_mutex_destroy(&s->m);
@@ -277,6 +284,33 @@ hash_remove(struct shard *s, struct inode *in)
 	}
 }
 
+/* Move in from the hash to the dead list (shard mutex held). */
+static void
+unhash_locked(struct shard *s, struct inode *in)
+{
+	if (in->unhashed)
+		return;
+	hash_remove(s, in);
+	in->unhashed = 1;
+	in->dprev = NULL;
+	in->hnext = s->dead;
+	if (s->dead != NULL)
+		s->dead->dprev = in;
+	s->dead = in;
+}
+
+static void
+dead_remove(struct shard *s, struct inode *in)
+{
+	if (in->dprev != NULL)
+		in->dprev->hnext = in->hnext;
+	else
+		s->dead = in->hnext;
+	if (in->hnext != NULL)
+		in->hnext->dprev = in->dprev;
+	in->hnext = in->dprev = NULL;
+}
+
 /* ---- references -------------------------------------------------------- */
 
 static struct shard *
@@ -314,6 +348,8 @@ inode_unref(struct inode_table *t, struct inode *in)
 		}
 		if (!in->unhashed)
 			hash_remove(s, in);
+		else
+			dead_remove(s, in);
 		if (in->fd >= 0) {
 			if (in_lru(s, in))
 				lru_unlink(s, in);
@@ -381,8 +417,7 @@ stale_locked(struct shard *s, struct inode *in)
 		return 0;
 	if (fstat(in->fd, &st) < 0 || st.st_nlink > 0)
 		return 0;
-	hash_remove(s, in);
-	in->unhashed = 1;
+	unhash_locked(s, in);
 	return 1;
 }
 
@@ -684,10 +719,7 @@ inode_dead(struct inode_table *t, struct inode *in)
 		return;
 	s = shard_of(t, in);
 	pthread_mutex_lock(&s->m);
-	if (!in->unhashed) {
-		hash_remove(s, in);
-		in->unhashed = 1;
-	}
+	unhash_locked(s, in);
 	pthread_mutex_unlock(&s->m);
 }
 

@@ -59,7 +59,7 @@ seed_demo(const char *root)
 		return errno == EEXIST ? 0 : -errno;
 	if (fchmod(fd, 0644) < 0 ||
 	    write(fd, demo_readme, sizeof(demo_readme) - 1) !=
-	    (ssize_t)(sizeof(demo_readme) - 1)) {
+	        (ssize_t)(sizeof(demo_readme) - 1)) {
 		close(fd);
 		return -EIO;
 	}

@@ -1242,7 +1242,8 @@ op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	} else {
 		r = -dir_fd(fs, d->in, &fd);
 		if (r == 0) {
-			r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+			r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno :
+			                                                 0;
 			close(fd);
 		}
 	}

@@ -27,7 +27,7 @@ struct shard {
 	size_t count;
 	struct inode *lru_head; /* most recently used */
 	struct inode *lru_tail;
-	struct inode *dead;     /* unhashed inodes, chained by hnext */
+	struct inode *dead; /* unhashed inodes, chained by hnext */
 	unsigned nfds;
 };
 

@@ -55,8 +55,8 @@ struct inode {
 	int unhashed; /* dead: its (dev, ino) may name a new file */
 	struct inode *parent;
 	char *name;
-	struct inode *hnext;     /* hash chain, or the dead list (next) */
-	struct inode *dprev;     /* the dead list (previous) */
+	struct inode *hnext; /* hash chain, or the dead list (next) */
+	struct inode *dprev; /* the dead list (previous) */
 	struct inode *lru_prev, *lru_next;
 };
 

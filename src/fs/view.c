@@ -305,8 +305,8 @@ mount_dev(const char *mountpoint)
 	for (p = real; *p != '\0' && n + 5 < sizeof(want); p++) {
 		/* mountinfo escapes space, tab, newline and backslash */
 		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\\')
-			n += (size_t)snprintf(want + n, sizeof(want) - n, "\\%03o",
-			    (unsigned char)*p);
+			n += (size_t)snprintf(want + n, sizeof(want) - n,
+			    "\\%03o", (unsigned char)*p);
 		else
 			want[n++] = *p;
 	}
@@ -319,7 +319,8 @@ mount_dev(const char *mountpoint)
 		char mnt[PATH_MAX * 4];
 
 		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) ==
-		    3 && strcmp(mnt, want) == 0 &&
+		        3 &&
+		    strcmp(mnt, want) == 0 &&
 		    strstr(line, " - fuse.sentinel ") != NULL)
 			dev = makedev(maj, min);
 	}
@@ -600,7 +601,7 @@ abort_conn(struct view *v)
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT &&
 	    mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL) ==
-	    0)
+	        0)
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
 		log_warn("view %s: cannot abort the connection: %s", v->fs.name,

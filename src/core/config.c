@@ -5,8 +5,14 @@
  * required or a list, where it is stored) lives in ONE table, keys[]
  * below.  The parser walks the text one line at a time; rules that span
  * keys or sections (allowed_uids needs allow_other, a view's workspace
- * must exist, mountpoints are unique) are checked in section_end() and
- * finish().
+ * and role must exist, mountpoints are unique) are checked in
+ * section_end() and finish().
+ *
+ * Defaults: a scalar key gets its default when its section starts (for
+ * the unnamed sections [server], [fs] and [chaos]: when the config is
+ * made), so a value in the text replaces it.  A list key appends, so its
+ * default is applied only when the section ends without the key (or, for
+ * an unnamed section, at the end of the text if the section never came).
  *
  * config_parse() is pure: no I/O, no globals.  The first error stops the
  * parse; everything allocated so far hangs off the config being built, so
@@ -30,6 +36,8 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/glob.h"
+#include "core/policy.h"
 
 #define CONFIG_MAX_SIZE (1024 * 1024) /* config_load() refuses bigger files */
 #define SHOW_MAX        64            /* user text bytes quoted in errors */
@@ -37,9 +45,34 @@
 #define UID_MAXV  ((unsigned long long)(uid_t)-1 - 1)
 #define BOOL_RULE "true/false, yes/no, on/off, 1/0"
 #define ID_RULE   "[A-Za-z0-9._-]{1,64}, not \".\" or \"..\""
+#define SIZE_RULE \
+	"a number of bytes, with an optional unit K, M, G, T or KiB, MiB, " \
+	"GiB, TiB"
+#define RATE_RULE "a decimal 0..1 like 0.25, at most 15 digits after the point"
 
-enum sect { SEC_SERVER, SEC_WORKSPACE, SEC_VIEW, SEC_FS, SEC_COUNT_ };
-enum vtype { V_PATH, V_ID, V_BOOL, V_UINT, V_UIDS };
+enum sect {
+	SEC_SERVER,
+	SEC_WORKSPACE,
+	SEC_VIEW,
+	SEC_FS,
+	SEC_ROLE,
+	SEC_CHAOS,
+	SEC_COUNT_
+};
+enum vtype {
+	V_PATH,  /* char *: any text */
+	V_ID,    /* char *: an id */
+	V_BOOL,  /* int */
+	V_UINT,  /* unsigned, within [min, max] */
+	V_U64,   /* uint64_t, within [min, max] */
+	V_UIDS,  /* uid_t * + size_t count: a list of uids */
+	V_GLOBS, /* struct sn_strlist: a list of path patterns (glob.h) */
+	V_SIZE,  /* uint64_t: config_parse_size() */
+	V_RATE,  /* double: config_parse_rate() */
+	V_ENUM,  /* int: the value of one of words[] */
+	V_FLAGS, /* unsigned: a list of words[], OR'ed; none twice */
+	V_PERMS  /* unsigned: a list of permissions (policy.h); none twice */
+};
 
 #define K_REQUIRED 0x1 /* must be set in every section of its kind */
 #define K_LIST     0x2 /* may be repeated; each occurrence appends */
@@ -52,6 +85,30 @@ static const struct {
 	[SEC_WORKSPACE] = { "workspace", 1 },
 	[SEC_VIEW] = { "view", 1 },
 	[SEC_FS] = { "fs", 0 },
+	[SEC_ROLE] = { "role", 1 },
+	[SEC_CHAOS] = { "chaos", 0 },
+};
+
+/* The words of a V_ENUM or V_FLAGS key; ends with { NULL, 0 }. */
+struct word {
+	const char *name;
+	unsigned val;
+};
+
+static const struct word symlink_words[] = {
+	{ "inside", 0 },
+	{ "any", 1 },
+	{ NULL, 0 },
+};
+static const struct word chaos_error_words[] = {
+	{ "timeout", SN_CHAOS_TIMEOUT },
+	{ "disk_full", SN_CHAOS_DISK_FULL },
+	{ NULL, 0 },
+};
+static const struct word chaos_scope_words[] = {
+	{ "fs", SN_CHAOS_FS },
+	{ "api", SN_CHAOS_API },
+	{ NULL, 0 },
 };
 
 struct keydef {
@@ -59,16 +116,24 @@ struct keydef {
 	const char *name;
 	enum vtype type;
 	int flags;
-	unsigned long long min, max; /* V_UINT and V_UIDS bounds */
-	const char *def; /* default, parsed like a value; NULL: none */
-	size_t off;      /* field in the section's struct */
-	size_t noff;     /* V_UIDS: the element count field */
+	unsigned long long min, max; /* V_UINT, V_U64 and V_UIDS bounds */
+	const char *def;          /* default, parsed like a value; NULL: none */
+	size_t off;               /* field in the section's struct */
+	size_t noff;              /* V_UIDS: the element count field */
+	const struct word *words; /* V_ENUM, V_FLAGS */
 };
 
 enum {
 	K_STATE_DIR,
+	K_AUDIT_KEY_FILE,
 	K_ROOT,
 	K_EXT_WRITERS,
+	K_DENY,
+	K_READONLY,
+	K_SYMLINKS,
+	K_MAX_FILE_SIZE,
+	K_QUOTA,
+	K_AUDIT_FAIL_OPEN,
 	K_WORKSPACE,
 	K_AGENT,
 	K_ROLE,
@@ -79,53 +144,87 @@ enum {
 	K_FD_CACHE,
 	K_THREADS,
 	K_WRITEBACK,
+	K_PERMISSIONS,
+	K_RATE,
+	K_ERRORS,
+	K_SEED,
+	K_SCOPE,
 	K_COUNT_
 };
 
-#define SRV(f)  offsetof(struct sn_config, f)
-#define WSP(f)  offsetof(struct sn_cfg_workspace, f)
-#define VIEW(f) offsetof(struct sn_cfg_view, f)
-#define FS(f)   offsetof(struct sn_cfg_fs, f)
-#define REQ     K_REQUIRED
-#define LIST    K_LIST
+#define SRV(f)   offsetof(struct sn_config, f)
+#define WSP(f)   offsetof(struct sn_cfg_workspace, f)
+#define VIEW(f)  offsetof(struct sn_cfg_view, f)
+#define FS(f)    offsetof(struct sn_cfg_fs, f)
+#define ROLE(f)  offsetof(struct sn_cfg_role, f)
+#define CHAOS(f) offsetof(struct sn_cfg_chaos, f)
+#define REQ      K_REQUIRED
+#define LIST     K_LIST
+#define U64MAX   0xffffffffffffffffULL
 
 /*
  * The one table of keys.  Each row:
  *	[index] = { section, key, type, flags, min, max, default,
- *	    field, count field (lists only) },
+ *	    field, count field (V_UIDS), words (V_ENUM, V_FLAGS) },
  * Rules across keys live in section_end() and finish().
  */
 /* clang-format off */
 static const struct keydef keys[K_COUNT_] = {
 	[K_STATE_DIR] = { SEC_SERVER, "state_dir", V_PATH, 0, 0, 0, NULL,
-	    SRV(state_dir), 0 },
+	    SRV(state_dir), 0, NULL },
+	[K_AUDIT_KEY_FILE] = { SEC_SERVER, "audit_key_file", V_PATH, 0, 0, 0,
+	    NULL, SRV(audit_key_file), 0, NULL },
 
 	[K_ROOT] = { SEC_WORKSPACE, "root", V_PATH, 0, 0, 0, NULL,
-	    WSP(root), 0 },
+	    WSP(root), 0, NULL },
 	[K_EXT_WRITERS] = { SEC_WORKSPACE, "external_writers", V_BOOL, 0, 0, 0,
-	    "false", WSP(external_writers), 0 },
+	    "false", WSP(external_writers), 0, NULL },
+	[K_DENY] = { SEC_WORKSPACE, "deny", V_GLOBS, LIST, 0, 0, NULL,
+	    WSP(deny), 0, NULL },
+	[K_READONLY] = { SEC_WORKSPACE, "readonly", V_GLOBS, LIST, 0, 0, NULL,
+	    WSP(readonly), 0, NULL },
+	[K_SYMLINKS] = { SEC_WORKSPACE, "symlinks", V_ENUM, 0, 0, 0, "inside",
+	    WSP(symlinks_any), 0, symlink_words },
+	[K_MAX_FILE_SIZE] = { SEC_WORKSPACE, "max_file_size", V_SIZE, 0, 0, 0,
+	    "0", WSP(max_file_size), 0, NULL },
+	[K_QUOTA] = { SEC_WORKSPACE, "quota", V_SIZE, 0, 0, 0, "0",
+	    WSP(quota), 0, NULL },
+	[K_AUDIT_FAIL_OPEN] = { SEC_WORKSPACE, "audit_fail_open", V_BOOL, 0, 0,
+	    0, "false", WSP(audit_fail_open), 0, NULL },
 
 	[K_WORKSPACE] = { SEC_VIEW, "workspace", V_ID, REQ, 0, 0, NULL,
-	    VIEW(workspace), 0 },
+	    VIEW(workspace), 0, NULL },
 	[K_AGENT] = { SEC_VIEW, "agent", V_ID, REQ, 0, 0, NULL,
-	    VIEW(agent), 0 },
+	    VIEW(agent), 0, NULL },
 	[K_ROLE] = { SEC_VIEW, "role", V_ID, 0, 0, 0, "Dev",
-	    VIEW(role), 0 },
+	    VIEW(role), 0, NULL },
 	[K_MOUNTPOINT] = { SEC_VIEW, "mountpoint", V_PATH, REQ, 0, 0, NULL,
-	    VIEW(mountpoint), 0 },
+	    VIEW(mountpoint), 0, NULL },
 	[K_ALLOW_OTHER] = { SEC_VIEW, "allow_other", V_BOOL, 0, 0, 0, "false",
-	    VIEW(allow_other), 0 },
+	    VIEW(allow_other), 0, NULL },
 	[K_ALLOWED_UIDS] = { SEC_VIEW, "allowed_uids", V_UIDS, LIST, 0,
-	    UID_MAXV, NULL, VIEW(allowed_uids), VIEW(n_allowed_uids) },
+	    UID_MAXV, NULL, VIEW(allowed_uids), VIEW(n_allowed_uids), NULL },
 
 	[K_CACHE_TIMEOUT] = { SEC_FS, "cache_timeout", V_UINT, 0, 0, 31536000,
-	    "86400", FS(cache_timeout), 0 },
+	    "86400", FS(cache_timeout), 0, NULL },
 	[K_FD_CACHE] = { SEC_FS, "fd_cache", V_UINT, 0, 64, 100000, "4096",
-	    FS(fd_cache), 0 },
+	    FS(fd_cache), 0, NULL },
 	[K_THREADS] = { SEC_FS, "threads", V_UINT, 0, 1, 256, "8",
-	    FS(threads), 0 },
+	    FS(threads), 0, NULL },
 	[K_WRITEBACK] = { SEC_FS, "writeback_cache", V_BOOL, 0, 0, 0, "true",
-	    FS(writeback_cache), 0 },
+	    FS(writeback_cache), 0, NULL },
+
+	[K_PERMISSIONS] = { SEC_ROLE, "permissions", V_PERMS, REQ | LIST, 0, 0,
+	    NULL, ROLE(perms), 0, NULL },
+
+	[K_RATE] = { SEC_CHAOS, "rate", V_RATE, 0, 0, 0, "0",
+	    CHAOS(rate), 0, NULL },
+	[K_ERRORS] = { SEC_CHAOS, "errors", V_FLAGS, LIST, 0, 0,
+	    "timeout, disk_full", CHAOS(errors), 0, chaos_error_words },
+	[K_SEED] = { SEC_CHAOS, "seed", V_U64, 0, 0, U64MAX, "0",
+	    CHAOS(seed), 0, NULL },
+	[K_SCOPE] = { SEC_CHAOS, "scope", V_FLAGS, LIST, 0, 0, "fs",
+	    CHAOS(scope), 0, chaos_scope_words },
 };
 /* clang-format on */
 
@@ -159,7 +258,7 @@ struct parser {
 	size_t errlen;
 	struct section *secs;
 	size_t nsecs, capsecs;
-	size_t capws, capviews;
+	size_t capws, capviews, caproles;
 	struct names names;
 };
 
@@ -395,6 +494,277 @@ config_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
+int
+config_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		unsigned shift;
+	} units[] = {
+		{ "K", 10 },
+		{ "KiB", 10 },
+		{ "M", 20 },
+		{ "MiB", 20 },
+		{ "G", 30 },
+		{ "GiB", 30 },
+		{ "T", 40 },
+		{ "TiB", 40 },
+	};
+	unsigned long long v;
+	const char *p, *u;
+	unsigned shift = 0;
+	char *num;
+	size_t i;
+	int rc;
+
+	if (s == NULL)
+		return SN_EINVAL;
+	for (p = s; *p >= '0' && *p <= '9'; p++)
+		;
+	if (p == s)
+		return SN_EINVAL;
+	for (u = p; is_blank(*u); u++)
+		;
+	if (*u != '\0') {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			if (strcmp(u, units[i].unit) == 0)
+				break;
+		}
+		if (i == sizeof(units) / sizeof(units[0]))
+			return SN_EINVAL;
+		shift = units[i].shift;
+	} else if (u != p)
+		return SN_EINVAL; /* blanks and no unit */
+	if ((num = xstrndup(s, (size_t)(p - s))) == NULL)
+		return SN_ENOMEM;
+	rc = config_parse_uint(num, 0, ULLONG_MAX, &v);
+	free(num);
+	if (rc != 0)
+		return rc;
+	if (v > (U64MAX >> shift))
+		return SN_ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/*
+ * Digits, then maybe '.' and digits: by hand, because strtod() follows
+ * the locale's decimal point.  The value is the correctly rounded double
+ * of int + frac / 10^k (both exact: k <= 15 < 2^53).
+ */
+int
+config_parse_rate(const char *s, double *out)
+{
+	static const double pow10[16] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
+		1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	const char *p, *ip, *fp = NULL;
+	size_t ilen, flen = 0, i;
+	uint64_t frac = 0;
+	int one;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return SN_EINVAL;
+	for (p = s; *p >= '0' && *p <= '9'; p++)
+		;
+	ilen = (size_t)(p - s);
+	if (*p == '.') {
+		fp = ++p;
+		for (; *p >= '0' && *p <= '9'; p++)
+			;
+		flen = (size_t)(p - fp);
+		if (flen == 0)
+			return SN_EINVAL;
+	}
+	if (*p != '\0')
+		return SN_EINVAL;
+	for (ip = s; ilen > 1 && *ip == '0'; ip++)
+		ilen--;
+	while (flen > 0 && fp[flen - 1] == '0')
+		flen--;
+	if (flen > 15)
+		return SN_EINVAL;
+	if (ilen > 1 || *ip > '1')
+		return SN_ERANGE;
+	one = *ip == '1';
+	for (i = 0; i < flen; i++)
+		frac = frac * 10 + (uint64_t)(fp[i] - '0');
+	if (one && frac != 0)
+		return SN_ERANGE;
+	*out = one ? 1.0 : (double)frac / pow10[flen];
+	return 0;
+}
+
+/*
+ * The end of the list element that starts at s: the next ',' or the
+ * final NUL.  With esc, a '\' hides the byte after it ("\," is no end).
+ */
+static const char *
+elem_end(const char *s, int esc)
+{
+	for (; *s != '\0' && *s != ','; s++) {
+		if (esc && *s == '\\' && s[1] != '\0')
+			s++;
+	}
+	return s;
+}
+
+/* "a, b, c" from a word table, for messages. */
+static void
+words_text(char *buf, size_t len, const struct word *w)
+{
+	size_t off = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (; w->name != NULL && off < len; w++) {
+		n = snprintf(buf + off, len - off, "%s%s", off > 0 ? ", " : "",
+		    w->name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* "read_file, edit_file, ..." from policy.c's table, for messages. */
+static void
+perms_text(char *buf, size_t len)
+{
+	const char *name;
+	size_t off = 0;
+	unsigned bit;
+	int n;
+
+	buf[0] = '\0';
+	for (bit = 1; bit <= PERM_ALL_ && off < len; bit <<= 1) {
+		if ((name = policy_perm_name(bit)) == NULL)
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", off > 0 ? ", " : "",
+		    name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/*
+ * OR a "word, word" list (V_FLAGS from k->words, V_PERMS from policy.c)
+ * into an unsigned; nothing is changed on error.
+ */
+static int
+set_words(const struct keydef *k, char *base, const char *v, char *why,
+    size_t whylen)
+{
+	unsigned *fp = (unsigned *)(void *)(base + k->off), acc = 0, bit = 0;
+	const struct word *w;
+	const char *s, *e, *end;
+	char q[SHOW_MAX + 4], all[256];
+	size_t n;
+
+	for (s = v;; s = end + 1) {
+		end = elem_end(s, 0);
+		e = s;
+		n = (size_t)(end - s);
+		trim(&e, &n);
+		show(q, sizeof(q), e, n);
+		if (n == 0) {
+			snprintf(why, whylen, "empty element in list");
+			return SN_EINVAL;
+		}
+		if (k->type == V_PERMS) {
+			if (policy_perm_from_name(e, n, &bit) != 0) {
+				perms_text(all, sizeof(all));
+				snprintf(why, whylen,
+				    "\"%s\" is not a permission (%s)", q, all);
+				return SN_EINVAL;
+			}
+		} else {
+			for (w = k->words; w->name != NULL; w++) {
+				if (eqn(e, n, w->name))
+					break;
+			}
+			if (w->name == NULL) {
+				words_text(all, sizeof(all), k->words);
+				snprintf(why, whylen,
+				    "\"%s\" is not one of: %s", q, all);
+				return SN_EINVAL;
+			}
+			bit = w->val;
+		}
+		if ((acc | *fp) & bit) {
+			snprintf(why, whylen, "\"%s\" is listed twice", q);
+			return SN_EINVAL;
+		}
+		acc |= bit;
+		if (*end == '\0')
+			break;
+	}
+	*fp |= acc;
+	return 0;
+}
+
+/*
+ * Append a list of path patterns, each checked with glob_compile(); a
+ * '\' escapes a ',' inside a pattern.  Nothing is appended on error.
+ */
+static int
+set_globs(const struct keydef *k, char *base, const char *v, char *why,
+    size_t whylen)
+{
+	struct sn_strlist *l = (struct sn_strlist *)(void *)(base + k->off);
+	char q[SHOW_MAX + 4], gerr[128], **nv;
+	const char *s, *e, *end;
+	struct glob *g;
+	size_t count = 0, added = 0, n;
+	int rc = 0;
+
+	for (s = v;; s = end + 1) {
+		end = elem_end(s, 1);
+		count++;
+		if (*end == '\0')
+			break;
+	}
+	if (count > SIZE_MAX / sizeof(*l->v) - l->n)
+		return SN_ENOMEM;
+	if ((nv = realloc(l->v, (l->n + count) * sizeof(*nv))) == NULL)
+		return SN_ENOMEM;
+	l->v = nv;
+	for (s = v;; s = end + 1) {
+		end = elem_end(s, 1);
+		e = s;
+		n = (size_t)(end - s);
+		trim(&e, &n);
+		if (n == 0) {
+			snprintf(why, whylen, "empty element in pattern list");
+			rc = SN_EINVAL;
+			goto out;
+		}
+		if ((nv[l->n + added] = xstrndup(e, n)) == NULL) {
+			rc = SN_ENOMEM;
+			goto out;
+		}
+		added++;
+		rc = glob_compile(nv[l->n + added - 1], &g, gerr, sizeof(gerr));
+		glob_free(g);
+		if (rc == SN_ENOMEM)
+			goto out;
+		if (rc != 0) {
+			show(q, sizeof(q), e, n);
+			snprintf(why, whylen,
+			    "\"%s\" is not a valid pattern: %s", q, gerr);
+			rc = SN_EINVAL;
+			goto out;
+		}
+		if (*end == '\0')
+			break;
+	}
+	l->n += added;
+	added = 0;
+out:
+	while (added > 0)
+		free(nv[l->n + --added]);
+	return rc;
+}
+
 /* Append a "1, 2, 3" list to a uid_t array; nothing is appended on error. */
 static int
 set_uids(const struct keydef *k, char *base, const char *v, char *why,
@@ -452,8 +822,11 @@ static int
 set_value(const struct keydef *k, void *basep, const char *v, char *why,
     size_t whylen)
 {
-	char *base = basep, **sp, *dup, q[SHOW_MAX + 4];
+	char *base = basep, **sp, *dup, q[SHOW_MAX + 4], all[256];
+	const struct word *w;
 	unsigned long long u;
+	uint64_t size;
+	double rate;
 	int b, rc;
 
 	show(q, sizeof(q), v, strlen(v));
@@ -485,6 +858,7 @@ set_value(const struct keydef *k, void *basep, const char *v, char *why,
 		*(int *)(void *)(base + k->off) = b;
 		return 0;
 	case V_UINT:
+	case V_U64:
 		rc = config_parse_uint(v, k->min, k->max, &u);
 		if (rc == SN_ERANGE) {
 			snprintf(why, whylen,
@@ -498,24 +872,76 @@ set_value(const struct keydef *k, void *basep, const char *v, char *why,
 			    k->min, k->max);
 			return SN_EINVAL;
 		}
-		*(unsigned *)(void *)(base + k->off) = (unsigned)u;
+		if (k->type == V_U64)
+			*(uint64_t *)(void *)(base + k->off) = (uint64_t)u;
+		else
+			*(unsigned *)(void *)(base + k->off) = (unsigned)u;
 		return 0;
 	case V_UIDS: return set_uids(k, base, v, why, whylen);
+	case V_GLOBS: return set_globs(k, base, v, why, whylen);
+	case V_FLAGS:
+	case V_PERMS: return set_words(k, base, v, why, whylen);
+	case V_SIZE:
+		rc = config_parse_size(v, &size);
+		if (rc == SN_ENOMEM)
+			return rc;
+		if (rc == SN_ERANGE) {
+			snprintf(why, whylen,
+			    "\"%s\" is too large (at most 2^64-1 bytes)", q);
+			return SN_EINVAL;
+		}
+		if (rc != 0) {
+			snprintf(why, whylen, "\"%s\" is not a size (%s)", q,
+			    SIZE_RULE);
+			return SN_EINVAL;
+		}
+		*(uint64_t *)(void *)(base + k->off) = size;
+		return 0;
+	case V_RATE:
+		rc = config_parse_rate(v, &rate);
+		if (rc == SN_ERANGE) {
+			snprintf(why, whylen, "\"%s\" is out of range (0..1)",
+			    q);
+			return SN_EINVAL;
+		}
+		if (rc != 0) {
+			snprintf(why, whylen, "\"%s\" is not a fraction (%s)",
+			    q, RATE_RULE);
+			return SN_EINVAL;
+		}
+		*(double *)(void *)(base + k->off) = rate;
+		return 0;
+	case V_ENUM:
+		for (w = k->words; w->name != NULL; w++) {
+			if (strcmp(v, w->name) == 0) {
+				*(int *)(void *)(base + k->off) = (int)w->val;
+				return 0;
+			}
+		}
+		words_text(all, sizeof(all), k->words);
+		snprintf(why, whylen, "\"%s\" is not one of: %s", q, all);
+		return SN_EINVAL;
 	}
 	snprintf(why, whylen, "internal error: bad key type");
 	return SN_EINVAL;
 }
 
-/* Set the table's defaults for every key of section kind sect. */
+/*
+ * Set the table's defaults for the keys of section kind sect: the
+ * scalar keys (lists = 0), or the list keys not set in the text (lists =
+ * 1; keyline says which were set, NULL: none was).
+ */
 static int
-apply_defaults(enum sect sect, void *base)
+apply_defaults(enum sect sect, void *base, int lists, const unsigned *keyline)
 {
 	char why[256];
 	size_t k;
 	int rc;
 
 	for (k = 0; k < K_COUNT_; k++) {
-		if (keys[k].sect != sect || keys[k].def == NULL)
+		if (keys[k].sect != sect || keys[k].def == NULL ||
+		    !(keys[k].flags & K_LIST) != !lists ||
+		    (keyline != NULL && keyline[k] != 0))
 			continue;
 		if ((rc = set_value(&keys[k], base, keys[k].def, why,
 		         sizeof(why))) != 0)
@@ -552,6 +978,8 @@ sec_name(const struct parser *p, const struct section *s)
 		return p->cfg->workspaces[s->idx].id;
 	if (s->sect == SEC_VIEW)
 		return p->cfg->views[s->idx].name;
+	if (s->sect == SEC_ROLE)
+		return p->cfg->roles[s->idx].name;
 	return NULL;
 }
 
@@ -606,18 +1034,33 @@ cur_section(struct parser *p)
 	return p->nsecs > 0 ? &p->secs[p->nsecs - 1] : NULL;
 }
 
+/* The struct of an unnamed section (server, fs, chaos). */
+static void *
+unnamed_base(struct sn_config *cfg, enum sect sect)
+{
+	switch (sect) {
+	case SEC_SERVER: return cfg;
+	case SEC_FS: return &cfg->fs;
+	case SEC_CHAOS: return &cfg->chaos;
+	default: return NULL;
+	}
+}
+
 static void *
 sec_base(struct parser *p, const struct section *s)
 {
 	switch (s->sect) {
-	case SEC_SERVER: return p->cfg;
 	case SEC_WORKSPACE: return &p->cfg->workspaces[s->idx];
 	case SEC_VIEW: return &p->cfg->views[s->idx];
-	default: return &p->cfg->fs;
+	case SEC_ROLE: return &p->cfg->roles[s->idx];
+	default: return unnamed_base(p->cfg, s->sect);
 	}
 }
 
-/* Checks when a section is complete: required keys, allowed_uids. */
+/*
+ * Checks when a section is complete: required keys, allowed_uids; the
+ * defaults of list keys that were not set.
+ */
 static int
 section_end(struct parser *p)
 {
@@ -625,9 +1068,14 @@ section_end(struct parser *p)
 	const struct sn_cfg_view *v;
 	char wh[256];
 	size_t k;
+	int rc;
 
 	if (s == NULL)
 		return 0;
+	if ((rc = apply_defaults(s->sect, sec_base(p, s), 1, s->keyline)) != 0)
+		return rc == SN_ENOMEM ?
+		    nomem(p) :
+		    fail(p, s->line, NULL, "internal error: bad default");
 	for (k = 0; k < K_COUNT_; k++) {
 		if (keys[k].sect != s->sect || !(keys[k].flags & K_REQUIRED) ||
 		    s->keyline[k] != 0)
@@ -655,6 +1103,7 @@ new_section(struct parser *p, enum sect sect, const char *name, size_t namelen,
 	struct sn_config *cfg = p->cfg;
 	struct sn_cfg_workspace *ws;
 	struct sn_cfg_view *views;
+	struct sn_cfg_role *roles;
 	struct section *secs, *s;
 	struct name e;
 	char *id = NULL;
@@ -691,6 +1140,17 @@ new_section(struct parser *p, enum sect sect, const char *name, size_t namelen,
 			return nomem(p);
 		views[s->idx].line = line;
 		base = &views[s->idx];
+	} else if (sect == SEC_ROLE) {
+		if ((roles = grow(cfg->roles, &p->caproles, cfg->n_roles + 1,
+		         sizeof(*roles))) == NULL)
+			return nomem(p);
+		cfg->roles = roles;
+		s->idx = cfg->n_roles++;
+		memset(&roles[s->idx], 0, sizeof(roles[s->idx]));
+		if ((id = roles[s->idx].name = xstrndup(name, namelen)) == NULL)
+			return nomem(p);
+		roles[s->idx].line = line;
+		base = &roles[s->idx];
 	}
 	p->nsecs++;
 
@@ -702,8 +1162,8 @@ new_section(struct parser *p, enum sect sect, const char *name, size_t namelen,
 	e.idx = s->idx;
 	if (names_add(&p->names, &e) != 0)
 		return nomem(p);
-	/* [server] and [fs] got their defaults when the config was made. */
-	if (base != NULL && (rc = apply_defaults(sect, base)) != 0)
+	/* Unnamed sections got their defaults when the config was made. */
+	if (base != NULL && (rc = apply_defaults(sect, base, 0, NULL)) != 0)
 		return rc == SN_ENOMEM ?
 		    nomem(p) :
 		    fail(p, line, NULL, "internal error: bad default");
@@ -748,8 +1208,8 @@ parse_header(struct parser *p, const char *s, size_t n, unsigned line)
 	}
 	if (sect == SEC_COUNT_)
 		return fail(p, line, wh,
-		    "unknown section (want [server], "
-		    "[workspace \"ID\"], [view \"NAME\"] or [fs])");
+		    "unknown section (want [server], [workspace \"ID\"], "
+		    "[view \"NAME\"], [role \"NAME\"], [fs] or [chaos])");
 	if (sections[sect].named && name == NULL)
 		return fail(p, line, wh, "section needs a name: [%s \"NAME\"]",
 		    sections[sect].name);
@@ -832,7 +1292,10 @@ parse_line(struct parser *p, const char *s, size_t n, unsigned line)
 	return parse_kv(p, s, n, line);
 }
 
-/* Whole-file rules: views name known workspaces, mountpoints unique. */
+/*
+ * Whole-file rules: views name known workspaces and roles, mountpoints
+ * are unique; list defaults of the unnamed sections that never came.
+ */
 static int
 finish(struct parser *p)
 {
@@ -841,11 +1304,22 @@ finish(struct parser *p)
 	const struct name *dup;
 	struct name e;
 	char wh[256], q[SHOW_MAX + 4];
+	unsigned perms;
 	size_t i;
-	int rc;
+	int rc, sect;
 
 	if ((rc = section_end(p)) != 0)
 		return rc;
+	for (sect = 0; sect < SEC_COUNT_; sect++) {
+		if (sections[sect].named ||
+		    names_find(&p->names, sect, "", 0) != NULL)
+			continue;
+		if ((rc = apply_defaults((enum sect)sect,
+		         unnamed_base(p->cfg, (enum sect)sect), 1, NULL)) != 0)
+			return rc == SN_ENOMEM ?
+			    nomem(p) :
+			    fail(p, 0, NULL, "internal error: bad default");
+	}
 	for (i = 0; i < p->nsecs; i++) {
 		s = &p->secs[i];
 		if (s->sect != SEC_VIEW)
@@ -858,6 +1332,16 @@ finish(struct parser *p)
 			show(q, sizeof(q), v->workspace, strlen(v->workspace));
 			return fail(p, s->keyline[K_WORKSPACE], wh,
 			    "no [workspace \"%s\"] in this file", q);
+		}
+		if (names_find(&p->names, SEC_ROLE, v->role, strlen(v->role)) ==
+		        NULL &&
+		    policy_role_builtin(v->role, &perms) != 0) {
+			where_sec(p, wh, sizeof(wh), s, "role", strlen("role"));
+			show(q, sizeof(q), v->role, strlen(v->role));
+			return fail(p, s->keyline[K_ROLE], wh,
+			    "no [role \"%s\"] in this file, and not a built-in "
+			    "role (Dev, Reader, Audit, Admin)",
+			    q);
 		}
 		memset(&e, 0, sizeof(e));
 		e.s = v->mountpoint;
@@ -907,7 +1391,9 @@ config_parse(const char *text, size_t len, const char *name,
 
 	if ((p.cfg = calloc(1, sizeof(*p.cfg))) == NULL ||
 	    (p.cfg->path = strdup(name)) == NULL ||
-	    apply_defaults(SEC_FS, &p.cfg->fs) != 0) {
+	    apply_defaults(SEC_SERVER, p.cfg, 0, NULL) != 0 ||
+	    apply_defaults(SEC_FS, &p.cfg->fs, 0, NULL) != 0 ||
+	    apply_defaults(SEC_CHAOS, &p.cfg->chaos, 0, NULL) != 0) {
 		rc = nomem(&p);
 		goto out;
 	}
@@ -1029,7 +1515,9 @@ config_demo(const char *state_dir, const char *mountpoint,
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
 	    (cfg->path = strdup("(built-in)")) == NULL ||
 	    (cfg->state_dir = strdup(state_dir)) == NULL ||
-	    apply_defaults(SEC_FS, &cfg->fs) != 0)
+	    apply_defaults(SEC_FS, &cfg->fs, 0, NULL) != 0 ||
+	    apply_defaults(SEC_CHAOS, &cfg->chaos, 0, NULL) != 0 ||
+	    apply_defaults(SEC_CHAOS, &cfg->chaos, 1, NULL) != 0)
 		goto out;
 
 	if ((cfg->workspaces = calloc(1, sizeof(*ws))) == NULL)
@@ -1043,14 +1531,14 @@ config_demo(const char *state_dir, const char *mountpoint,
 	memcpy(ws->root, state_dir, n);
 	memcpy(ws->root + n, tail, sizeof(tail));
 	if ((ws->id = strdup("demo")) == NULL ||
-	    apply_defaults(SEC_WORKSPACE, ws) != 0)
+	    apply_defaults(SEC_WORKSPACE, ws, 0, NULL) != 0)
 		goto out;
 
 	if ((cfg->views = calloc(1, sizeof(*v))) == NULL)
 		goto out;
 	cfg->n_views = 1;
 	v = &cfg->views[0];
-	if (apply_defaults(SEC_VIEW, v) != 0 || /* role "Dev" */
+	if (apply_defaults(SEC_VIEW, v, 0, NULL) != 0 || /* role "Dev" */
 	    (v->name = strdup("demo")) == NULL ||
 	    (v->workspace = strdup("demo")) == NULL ||
 	    (v->agent = strdup("dev")) == NULL ||
@@ -1065,6 +1553,18 @@ out:
 	return rc;
 }
 
+static void
+strlist_free(struct sn_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 void
 config_free(struct sn_config *cfg)
 {
@@ -1075,6 +1575,8 @@ config_free(struct sn_config *cfg)
 	for (i = 0; i < cfg->n_workspaces; i++) {
 		free(cfg->workspaces[i].id);
 		free(cfg->workspaces[i].root);
+		strlist_free(&cfg->workspaces[i].deny);
+		strlist_free(&cfg->workspaces[i].readonly);
 	}
 	free(cfg->workspaces);
 	for (i = 0; i < cfg->n_views; i++) {
@@ -1086,8 +1588,12 @@ config_free(struct sn_config *cfg)
 		free(cfg->views[i].allowed_uids);
 	}
 	free(cfg->views);
+	for (i = 0; i < cfg->n_roles; i++)
+		free(cfg->roles[i].name);
+	free(cfg->roles);
 	free(cfg->path);
 	free(cfg->state_dir);
+	free(cfg->audit_key_file);
 	free(cfg);
 }
 
@@ -1101,6 +1607,20 @@ config_workspace(const struct sn_config *cfg, const char *id)
 	for (i = 0; i < cfg->n_workspaces; i++) {
 		if (strcmp(cfg->workspaces[i].id, id) == 0)
 			return &cfg->workspaces[i];
+	}
+	return NULL;
+}
+
+const struct sn_cfg_role *
+config_role(const struct sn_config *cfg, const char *name)
+{
+	size_t i;
+
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < cfg->n_roles; i++) {
+		if (strcmp(cfg->roles[i].name, name) == 0)
+			return &cfg->roles[i];
 	}
 	return NULL;
 }

@@ -3,14 +3,15 @@
  *
  * Syntax (documented for users in docs/config.md):
  *   # comment            ; comment          (whole lines only)
- *   [server]
- *   [workspace "ID"]     [view "NAME"]      [fs]
+ *   [server]             [fs]               [chaos]
+ *   [workspace "ID"]     [view "NAME"]      [role "NAME"]
  *   key = value          (leading/trailing blanks trimmed; any line length)
  *   list_key = a, b, c   (a repeated list key appends)
  *
  * Anything else is an error: an unknown section or key, a repeated scalar
- * key, a repeated section name, a bad value, a missing required key, a
- * view naming an unknown workspace.  Errors are reported as
+ * key, a repeated section name, a bad value (a path pattern that does
+ * not compile, an unknown permission), a missing required key, a view
+ * naming an unknown workspace or role.  Errors are reported as
  * "FILE:LINE: [section] key: why" in the caller's err buffer.
  *
  * The parser is pure: config_parse() touches no file and no global, so it
@@ -38,8 +39,14 @@ struct sn_cfg_workspace {
 	char *id; /* section name */
 	char *
 	    root; /* backing directory; NULL = <state_dir>/workspaces/<id>/root */
-	int external_writers; /* bool, default 0 */
-	unsigned line;        /* line of the section header */
+	int external_writers;       /* bool, default 0 */
+	struct sn_strlist deny;     /* path patterns (glob.h) */
+	struct sn_strlist readonly; /* path patterns (glob.h) */
+	int symlinks_any;           /* 1: any; 0: inside (default) */
+	uint64_t max_file_size;     /* bytes; 0 = unlimited (default) */
+	uint64_t quota;             /* bytes; 0 = unlimited (default) */
+	int audit_fail_open;        /* bool, default 0 (fail closed) */
+	unsigned line;              /* line of the section header */
 };
 
 struct sn_cfg_view {
@@ -64,14 +71,37 @@ struct sn_cfg_fs {
 	int writeback_cache; /* bool, default 1 */
 };
 
+/* [role "NAME"]: overrides a built-in role of the same name (policy.h). */
+struct sn_cfg_role {
+	char *name;     /* section name */
+	unsigned perms; /* PERM_* bits (policy.h); required, non-empty */
+	unsigned line;
+};
+
+#define SN_CHAOS_TIMEOUT   0x1u /* errors = timeout: ETIMEDOUT */
+#define SN_CHAOS_DISK_FULL 0x2u /* errors = disk_full: ENOSPC */
+#define SN_CHAOS_FS        0x1u /* scope = fs */
+#define SN_CHAOS_API       0x2u /* scope = api */
+
+struct sn_cfg_chaos {
+	double rate;     /* 0..1, default 0 (off) */
+	unsigned errors; /* SN_CHAOS_TIMEOUT|DISK_FULL, default both */
+	uint64_t seed;   /* default 0 */
+	unsigned scope;  /* SN_CHAOS_FS|API, default fs */
+};
+
 struct sn_config {
-	char *path;      /* file it came from, or "(built-in)" */
-	char *state_dir; /* [server] state_dir; NULL when not set */
+	char *path;           /* file it came from, or "(built-in)" */
+	char *state_dir;      /* [server] state_dir; NULL when not set */
+	char *audit_key_file; /* [server]; NULL: the audit module's default */
 	struct sn_cfg_fs fs;
+	struct sn_cfg_chaos chaos;
 	struct sn_cfg_workspace *workspaces;
 	size_t n_workspaces;
 	struct sn_cfg_view *views;
 	size_t n_views;
+	struct sn_cfg_role *roles;
+	size_t n_roles;
 };
 
 /*
@@ -109,9 +139,23 @@ int config_valid_id(const char *s);
  * Parse helpers, exported for unit tests and for CLI flags:
  *  config_parse_bool: true/false/yes/no/on/off/1/0 (case-insensitive)
  *  config_parse_uint: decimal, no sign, no junk, within [min, max]
+ *  config_parse_size: a uint with an optional unit K M G T (or KiB MiB
+ *    GiB TiB; powers of 1024), blanks allowed before the unit; SN_ERANGE
+ *    past 2^64-1
+ *  config_parse_rate: a decimal fraction 0..1 ("0", "1", "0.25", at
+ *    most 15 digits after the point, no sign, no exponent), parsed
+ *    without the locale
+ * Each returns 0, SN_EINVAL (not the format) or SN_ERANGE, and leaves
+ * *out untouched on failure.
  */
 int config_parse_bool(const char *s, int *out);
 int config_parse_uint(const char *s, unsigned long long min,
     unsigned long long max, unsigned long long *out);
+int config_parse_size(const char *s, uint64_t *out);
+int config_parse_rate(const char *s, double *out);
+
+/* The [role] section with this name, or NULL. */
+const struct sn_cfg_role *config_role(const struct sn_config *cfg,
+    const char *name);
 
 #endif

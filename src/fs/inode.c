@@ -37,6 +37,14 @@ struct inode_table {
 	unsigned shard_budget;
 	unsigned fd_budget;
 	atomic_uint npinned; /* pinned descriptors, all shards */
+	/*
+	 * Held for writing while an inode's parent is replaced (a rename, or
+	 * a lookup that finds a known inode under another name), for reading
+	 * while inode_path() walks parents: the walk takes no reference, so
+	 * no parent in the chain may lose one meanwhile.  Taken before any
+	 * shard mutex.
+	 */
+	pthread_rwlock_t names;
 };
 
 static inline uint64_t
@@ -81,6 +89,7 @@ inode_table_new(int root_fd, unsigned fd_budget, struct inode_table **out)
 			return SN_ENOMEM;
 		}
 	}
+	pthread_rwlock_init(&t->names, NULL);
 	t->fd_budget = fd_budget;
 	t->shard_budget = fd_budget / INODE_SHARDS;
 	if (t->shard_budget < 2)
@@ -136,6 +145,7 @@ inode_table_free(struct inode_table *t)
 	}
 	if (t->root.fd >= 0)
 		close(t->root.fd);
+	pthread_rwlock_destroy(&t->names);
 	free(t);
 }
 
@@ -474,10 +484,22 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 	}
 	if (in->nlookup++ == 0)
 		in->refs++; /* the kernel's reference */
-	if (in->parent != parent || in->name == NULL ||
-	    strcmp(in->name, nm) != 0) {
+	if (in->parent == NULL) {
 		oldparent = set_name(in, parent, nm);
 		nm = NULL;
+	} else if (in->parent != parent || in->name == NULL ||
+	    strcmp(in->name, nm) != 0) {
+		/* known under another name: replace it under the names lock */
+		in->refs++;
+		pthread_mutex_unlock(&s->m);
+		pthread_rwlock_wrlock(&t->names);
+		pthread_mutex_lock(&s->m);
+		oldparent = set_name(in, parent, nm);
+		nm = NULL;
+		pthread_mutex_unlock(&s->m);
+		pthread_rwlock_unlock(&t->names);
+		pthread_mutex_lock(&s->m);
+		in->refs--;
 	} else {
 		oldparent = parent; /* already recorded: drop the extra ref */
 	}
@@ -651,9 +673,11 @@ inode_moved(struct inode_table *t, struct inode *in, struct inode *parent,
 	}
 	ref_get(t, parent);
 	s = shard_of(t, in);
+	pthread_rwlock_wrlock(&t->names);
 	pthread_mutex_lock(&s->m);
 	old = set_name(in, parent, nm);
 	pthread_mutex_unlock(&s->m);
+	pthread_rwlock_unlock(&t->names);
 	if (old != NULL)
 		inode_unref(t, old);
 }
@@ -823,4 +847,47 @@ inode_name(struct inode_table *t, struct inode *in, struct inode **parent,
 	pthread_mutex_unlock(&s->m);
 	ref_get(t, *parent);
 	return 0;
+}
+
+int
+inode_path(struct inode_table *t, struct inode *in, char *buf, size_t len)
+{
+	size_t pos = len, n;
+	struct inode *cur = in;
+
+	if (len == 0)
+		return -ENAMETOOLONG;
+	buf[--pos] = '\0';
+	pthread_rwlock_rdlock(&t->names);
+	while (cur != &t->root) {
+		struct shard *s = shard_of(t, cur);
+		struct inode *parent;
+
+		pthread_mutex_lock(&s->m);
+		if (cur->parent == NULL || cur->name == NULL || cur->unhashed ||
+		    strchr(cur->name, '/') != NULL) {
+			pthread_mutex_unlock(&s->m);
+			pthread_rwlock_unlock(&t->names);
+			return -ENOENT;
+		}
+		n = strlen(cur->name);
+		if (n + (cur != in) > pos) {
+			pthread_mutex_unlock(&s->m);
+			pthread_rwlock_unlock(&t->names);
+			return -ENAMETOOLONG;
+		}
+		if (cur != in)
+			buf[--pos] = '/';
+		pos -= n;
+		memcpy(buf + pos, cur->name, n);
+		/* the caller's reference on in keeps the chain alive: every
+		 * inode holds one on its parent */
+		parent = cur->parent;
+		pthread_mutex_unlock(&s->m);
+		cur = parent;
+	}
+	pthread_rwlock_unlock(&t->names);
+	n = len - 1 - pos;
+	memmove(buf, buf + pos, n + 1);
+	return (int)n;
 }

@@ -132,6 +132,12 @@ int inode_open(struct inode_table *t, struct inode *in, int flags,
  */
 int inode_name(struct inode_table *t, struct inode *in,
     struct inode **parent /* OUT */, char *buf, size_t len);
+/*
+ * The workspace-relative path of in ("" for the root), built from the
+ * names it was last seen under, into buf.  Returns its length, or
+ * -ENAMETOOLONG, or -ENOENT for an inode with no name (unlinked, tmpfile).
+ */
+int inode_path(struct inode_table *t, struct inode *in, char *buf, size_t len);
 /* 1 if in lost its last name through the view (see inode_dead). */
 int inode_is_dead(struct inode_table *t, struct inode *in);
 

@@ -146,8 +146,13 @@ fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	if (level <= FUSE_LOG_ERR)
-		snprintf(fuse_last_error, sizeof(fuse_last_error), "%s", msg);
+	if (level <= FUSE_LOG_ERR) {
+		size_t k = n < sizeof(fuse_last_error) ? n :
+		    sizeof(fuse_last_error) - 1;
+
+		memcpy(fuse_last_error, msg, k);
+		fuse_last_error[k] = '\0';
+	}
 	if (level <= FUSE_LOG_ERR)
 		log_error("libfuse: %s", msg);
 	else if (level <= FUSE_LOG_NOTICE)

@@ -4,8 +4,9 @@
  *	make fuzz && tests/fuzz/fuzz_config tests/fuzz/corpus_config
  *
  * Besides "no crash, no leak" it checks the contract: on success every
- * view names a known workspace and has its required keys; on failure
- * *out is NULL and the message is one non-empty line.
+ * view names a known workspace and has its required keys, values are in
+ * range, every role has permissions; on failure *out is NULL and the
+ * message is one non-empty line.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    cfg->fs.fd_cache < 64 || cfg->fs.fd_cache > 100000 ||
 		    cfg->fs.cache_timeout > 31536000)
 			abort();
+		if (!(cfg->chaos.rate >= 0 && cfg->chaos.rate <= 1) ||
+		    cfg->chaos.errors == 0 || cfg->chaos.scope == 0)
+			abort();
+		for (i = 0; i < cfg->n_roles; i++) {
+			if (cfg->roles[i].perms == 0 ||
+			    config_role(cfg, cfg->roles[i].name) == NULL)
+				abort();
+		}
 	} else {
 		if (cfg != NULL || (rc != SN_ECONFIG && rc != SN_ENOMEM) ||
 		    err[0] == '\0' || strchr(err, '\n') != NULL)

@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/policy.h"
 #include "tap.h"
 
 #define NAME "t.conf"
@@ -173,7 +174,9 @@ test_full(void)
 	                           "agent = bob\nmountpoint = rel/path\n"
 	                           "\n[fs]\n"
 	                           "cache_timeout = 0\nfd_cache = 100000\n"
-	                           "threads = 256\nwriteback_cache = false\n";
+	                           "threads = 256\nwriteback_cache = false\n"
+	                           "[role \"Reviewer\"]\n"
+	                           "permissions = read_file\n";
 	struct sn_config *cfg;
 	const struct sn_cfg_workspace *w;
 	const struct sn_cfg_view *v;
@@ -736,6 +739,18 @@ test_errors_values(void)
 		{ "[fs]", "fd_cache" },
 		{ "[fs]", "threads" },
 		{ "[fs]", "writeback_cache" },
+		{ "[server]", "audit_key_file" },
+		{ "[workspace \"x\"]", "deny" },
+		{ "[workspace \"x\"]", "readonly" },
+		{ "[workspace \"x\"]", "symlinks" },
+		{ "[workspace \"x\"]", "max_file_size" },
+		{ "[workspace \"x\"]", "quota" },
+		{ "[workspace \"x\"]", "audit_fail_open" },
+		{ "[role \"x\"]", "permissions" },
+		{ "[chaos]", "rate" },
+		{ "[chaos]", "errors" },
+		{ "[chaos]", "seed" },
+		{ "[chaos]", "scope" },
 	};
 	char *text, *wh, *long_key;
 	size_t i;
@@ -885,6 +900,404 @@ test_many_sections(void)
 	free(text);
 }
 
+/* ---- path policy, roles, chaos, audit ---------------------------------- */
+
+static void
+test_sizes(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		uint64_t want;
+	} c[] = {
+		{ "0", 0, 0 },
+		{ "1", 0, 1 },
+		{ "4096", 0, 4096 },
+		{ "1K", 0, 1024 },
+		{ "1KiB", 0, 1024 },
+		{ "2M", 0, 2ULL << 20 },
+		{ "2MiB", 0, 2ULL << 20 },
+		{ "3G", 0, 3ULL << 30 },
+		{ "3GiB", 0, 3ULL << 30 },
+		{ "4T", 0, 4ULL << 40 },
+		{ "4TiB", 0, 4ULL << 40 },
+		{ "5 MiB", 0, 5ULL << 20 },
+		{ "5\tM", 0, 5ULL << 20 },
+		{ "0K", 0, 0 },
+		{ "007K", 0, 7ULL << 10 },
+		{ "16777215T", 0, 16777215ULL << 40 },
+		{ "18446744073709551615", 0, 18446744073709551615ULL },
+		{ "16777216T", SN_ERANGE, 0 },
+		{ "17179869184G", SN_ERANGE, 0 },
+		{ "18014398509481984K", SN_ERANGE, 0 },
+		{ "18446744073709551616", SN_ERANGE, 0 },
+		{ "99999999999999999999999K", SN_ERANGE, 0 },
+		{ "", SN_EINVAL, 0 },
+		{ "K", SN_EINVAL, 0 },
+		{ "1k", SN_EINVAL, 0 },
+		{ "1KB", SN_EINVAL, 0 },
+		{ "1Ki", SN_EINVAL, 0 },
+		{ "1kib", SN_EINVAL, 0 },
+		{ "1B", SN_EINVAL, 0 },
+		{ "1P", SN_EINVAL, 0 },
+		{ "1.5G", SN_EINVAL, 0 },
+		{ "-1", SN_EINVAL, 0 },
+		{ "+1", SN_EINVAL, 0 },
+		{ " 1", SN_EINVAL, 0 },
+		{ "1 ", SN_EINVAL, 0 },
+		{ "1M ", SN_EINVAL, 0 },
+		{ "1MM", SN_EINVAL, 0 },
+		{ "0x10", SN_EINVAL, 0 },
+		{ "1,000", SN_EINVAL, 0 },
+	};
+	uint64_t v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		v = 12345;
+		rc = config_parse_size(c[i].s, &v);
+		if (c[i].rc == 0)
+			ok(rc == 0 && v == c[i].want, "size \"%s\" = %llu",
+			    c[i].s, (unsigned long long)c[i].want);
+		else
+			ok(rc == c[i].rc && v == 12345,
+			    "size \"%s\" fails with %d", c[i].s, c[i].rc);
+	}
+	ok(config_parse_size(NULL, &v) == SN_EINVAL, "size NULL");
+}
+
+static void
+test_rates(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		double want;
+	} c[] = {
+		{ "0", 0, 0.0 },
+		{ "1", 0, 1.0 },
+		{ "0.1", 0, 0.1 },
+		{ "0.5", 0, 0.5 },
+		{ "0.25", 0, 0.25 },
+		{ "1.0", 0, 1.0 },
+		{ "1.000", 0, 1.0 },
+		{ "0.0", 0, 0.0 },
+		{ "00.25", 0, 0.25 },
+		{ "0.999999999999999", 0, 0.999999999999999 },
+		{ "0.000000000000001", 0, 1e-15 },
+		{ "0.1000000000000000000000", 0, 0.1 },
+		{ "0.3", 0, 0.3 },
+		{ "1.5", SN_ERANGE, 0 },
+		{ "2", SN_ERANGE, 0 },
+		{ "10", SN_ERANGE, 0 },
+		{ "1.000000000000001", SN_ERANGE, 0 },
+		{ "0.1234567890123456", SN_EINVAL, 0 },
+		{ "", SN_EINVAL, 0 },
+		{ ".5", SN_EINVAL, 0 },
+		{ "0.", SN_EINVAL, 0 },
+		{ "-0.1", SN_EINVAL, 0 },
+		{ "+0.1", SN_EINVAL, 0 },
+		{ "1e-1", SN_EINVAL, 0 },
+		{ "0,5", SN_EINVAL, 0 },
+		{ "0.5 ", SN_EINVAL, 0 },
+		{ " 0.5", SN_EINVAL, 0 },
+		{ "0.5%", SN_EINVAL, 0 },
+		{ "0..5", SN_EINVAL, 0 },
+		{ "0.5.1", SN_EINVAL, 0 },
+		{ "nan", SN_EINVAL, 0 },
+		{ "inf", SN_EINVAL, 0 },
+		{ "0x1", SN_EINVAL, 0 },
+	};
+	double v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		v = 42.0;
+		rc = config_parse_rate(c[i].s, &v);
+		if (c[i].rc == 0)
+			ok(rc == 0 && v == c[i].want, "rate \"%s\" = %.17g",
+			    c[i].s, c[i].want);
+		else
+			ok(rc == c[i].rc && v == 42.0,
+			    "rate \"%s\" fails with %d", c[i].s, c[i].rc);
+	}
+	ok(config_parse_rate(NULL, &v) == SN_EINVAL, "rate NULL");
+}
+
+static void
+test_workspace_policy(void)
+{
+	struct sn_config *cfg;
+	const struct sn_cfg_workspace *w;
+
+	cfg = good(BASE "[workspace \"p\"]\n"
+	                "deny = *.pem, .env\n"
+	                "deny =  secrets/** \n"
+	                "readonly = .git/**,/Makefile\n"
+	                "symlinks = any\n"
+	                "max_file_size = 10M\n"
+	                "quota = 1 GiB\n"
+	                "audit_fail_open = yes\n"
+	                "deny = a\\,b, [!x]y\n",
+	    "workspace policy keys");
+	if (cfg != NULL) {
+		w = config_workspace(cfg, "p");
+		if (is_int(w->deny.n, 5, "5 deny patterns, appended")) {
+			is_str(w->deny.v[0], "*.pem", "deny[0]");
+			is_str(w->deny.v[1], ".env", "deny[1]");
+			is_str(w->deny.v[2], "secrets/**", "deny[2] trimmed");
+			is_str(w->deny.v[3], "a\\,b", "\\, does not split");
+			is_str(w->deny.v[4], "[!x]y", "deny[4]");
+		} else
+			skip(5, "wrong count");
+		if (is_int(w->readonly.n, 2, "2 readonly patterns")) {
+			is_str(w->readonly.v[0], ".git/**", "readonly[0]");
+			is_str(w->readonly.v[1], "/Makefile", "readonly[1]");
+		} else
+			skip(2, "wrong count");
+		is_int(w->symlinks_any, 1, "symlinks = any");
+		ok(w->max_file_size == 10ULL << 20, "max_file_size = 10M");
+		ok(w->quota == 1ULL << 30, "quota = 1 GiB");
+		is_int(w->audit_fail_open, 1, "audit_fail_open = yes");
+		w = config_workspace(cfg, "w");
+		ok(w->deny.n == 0 && w->deny.v == NULL && w->readonly.n == 0 &&
+		        w->readonly.v == NULL,
+		    "default: no patterns");
+		ok(w->symlinks_any == 0 && w->max_file_size == 0 &&
+		        w->quota == 0 && w->audit_fail_open == 0,
+		    "defaults: inside, unlimited, fail closed");
+		ok(cfg->audit_key_file == NULL, "audit_key_file unset");
+		config_free(cfg);
+	} else
+		skip(16, "did not parse");
+
+	cfg = good("[server]\naudit_key_file = /etc/sentinel/audit.key\n"
+	           "[workspace \"w\"]\nsymlinks = inside\nquota = 0\n",
+	    "audit_key_file, symlinks = inside, quota = 0");
+	if (cfg != NULL) {
+		is_str(cfg->audit_key_file, "/etc/sentinel/audit.key",
+		    "audit_key_file");
+		ok(cfg->workspaces[0].symlinks_any == 0 &&
+		        cfg->workspaces[0].quota == 0,
+		    "inside, quota 0 = unlimited");
+		config_free(cfg);
+	} else
+		skip(2, "did not parse");
+
+#define WS "[workspace \"w\"]"
+	bad(WS "\ndeny = a/../b\n", 2, WS " deny",
+	    "\"a/../b\" is not a valid pattern: '.' and '..'", "deny with ..");
+	bad(WS "\ndeny = ok, [abc\n", 2, WS " deny",
+	    "\"[abc\" is not a valid pattern: unterminated '['",
+	    "second pattern bad");
+	bad(WS "\nreadonly = a//b\n", 2, WS " readonly",
+	    "is not a valid pattern: empty path component", "readonly a//b");
+	bad(WS "\ndeny = !x\n", 2, WS " deny", "negation is not supported",
+	    "deny !x");
+	bad(WS "\ndeny = a,,b\n", 2, WS " deny", "empty element",
+	    "empty element");
+	bad(WS "\ndeny = a,\n", 2, WS " deny", "empty element",
+	    "trailing comma");
+	bad(WS "\ndeny = ,\n", 2, WS " deny", "empty element", "lone comma");
+	bad(WS "\ndeny = a\\\n", 2, WS " deny", "trailing '\\'",
+	    "trailing backslash");
+	bad(WS "\ndeny = /\n", 2, WS " deny", "empty pattern", "deny /");
+	bad(WS "\nsymlinks = outside\n", 2, WS " symlinks",
+	    "\"outside\" is not one of: inside, any", "bad symlinks");
+	bad(WS "\nsymlinks = Any\n", 2, WS " symlinks", "not one of",
+	    "symlinks is case-sensitive");
+	bad(WS "\nmax_file_size = 10X\n", 2, WS " max_file_size",
+	    "\"10X\" is not a size (a number of bytes, with an optional unit",
+	    "bad size unit");
+	bad(WS "\nmax_file_size = 1.5G\n", 2, WS " max_file_size",
+	    "is not a size", "fractional size");
+	bad(WS "\nquota = -1\n", 2, WS " quota", "is not a size",
+	    "negative quota");
+	bad(WS "\nquota = 16777216T\n", 2, WS " quota",
+	    "\"16777216T\" is too large (at most 2^64-1 bytes)",
+	    "quota overflows");
+	bad(WS "\nquota = 1G\nquota = 2G\n", 3, WS " quota",
+	    "repeated key (first at line 2)", "quota twice");
+	bad(WS "\nsymlinks = any\nsymlinks = any\n", 3, WS " symlinks",
+	    "repeated key", "symlinks twice");
+	bad(WS "\naudit_fail_open = maybe\n", 2, WS " audit_fail_open",
+	    "not a boolean", "bad audit_fail_open");
+	bad("[server]\naudit_key_file = /a\naudit_key_file = /b\n", 3,
+	    "[server] audit_key_file", "repeated key", "audit_key_file twice");
+	bad("[view \"v\"]\ndeny = x\n", 2, "[view \"v\"] deny",
+	    "unknown key in [view]", "deny in a view");
+#undef WS
+}
+
+static void
+test_roles(void)
+{
+	static const char roles[] =
+	    BASE "role = Reviewer\n"
+	         "[role \"Reviewer\"]\n"
+	         "permissions = read_file, llm\n"
+	         "permissions = lock\n"
+	         "[role \"Dev\"]\npermissions=read_file,edit_file\n"
+	         "[role \"Ops\"]\npermissions = exec, read_logs, admin\n";
+	struct sn_config *cfg;
+	const struct sn_cfg_role *r;
+	static const char *const builtin[] = { "Dev", "Reader", "Audit",
+		"Admin" };
+	char *text;
+	size_t i;
+
+	cfg = good(roles, "roles, declared after the view that uses one");
+	if (cfg != NULL) {
+		is_int(cfg->n_roles, 3, "three roles");
+		r = config_role(cfg, "Reviewer");
+		ok(r != NULL &&
+		        r->perms == (PERM_READ_FILE | PERM_LLM | PERM_LOCK),
+		    "Reviewer: read_file llm lock");
+		ok(r != NULL && r->line == 7, "role header line");
+		r = config_role(cfg, "Dev");
+		ok(r != NULL && r->perms == (PERM_READ_FILE | PERM_EDIT_FILE),
+		    "Dev overridden");
+		r = config_role(cfg, "Ops");
+		ok(r != NULL &&
+		        r->perms == (PERM_EXEC | PERM_READ_LOGS | PERM_ADMIN),
+		    "Ops: exec read_logs admin");
+		ok(config_role(cfg, "Reader") == NULL,
+		    "config_role: built-ins are not sections");
+		ok(config_role(cfg, NULL) == NULL, "config_role(NULL name)");
+		config_free(cfg);
+	} else
+		skip(7, "did not parse");
+	ok(config_role(NULL, "x") == NULL, "config_role(NULL cfg)");
+
+	for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		text = fmt(BASE "role = %s\n", builtin[i]);
+		good_free(text, builtin[i]);
+		free(text);
+	}
+
+	bad(BASE "role = Bogus\n", 6, "[view \"v\"] role",
+	    "no [role \"Bogus\"] in this file, and not a built-in role "
+	    "(Dev, Reader, Audit, Admin)",
+	    "unknown role");
+	bad(BASE "role = dev\n", 6, "[view \"v\"] role", "no [role \"dev\"]",
+	    "role names are case-sensitive");
+	bad(BASE "role = Bogus\n[role \"Bogu\"]\npermissions = exec\n", 6,
+	    "[view \"v\"] role", "no [role \"Bogus\"]", "near miss");
+	bad("[role \"R\"]\n[fs]\n", 1, "[role \"R\"] permissions",
+	    "missing required key", "role without permissions");
+	bad("[role \"R\"]\npermissions = read_file, fly\n", 2,
+	    "[role \"R\"] permissions",
+	    "\"fly\" is not a permission (read_file, edit_file, exec, lock, "
+	    "read_logs, admin, llm)",
+	    "unknown permission");
+	bad("[role \"R\"]\npermissions = Read_File\n", 2,
+	    "[role \"R\"] permissions", "is not a permission",
+	    "permissions are case-sensitive");
+	bad("[role \"R\"]\npermissions = exec, exec\n", 2,
+	    "[role \"R\"] permissions", "\"exec\" is listed twice",
+	    "permission twice in a line");
+	bad("[role \"R\"]\npermissions = exec\npermissions = lock, exec\n", 3,
+	    "[role \"R\"] permissions", "\"exec\" is listed twice",
+	    "permission twice across lines");
+	bad("[role \"R\"]\npermissions = exec,,lock\n", 2,
+	    "[role \"R\"] permissions", "empty element", "empty permission");
+	bad("[role]\n", 1, "[role]", "section needs a name", "[role] unnamed");
+	bad("[role \"a b\"]\n", 1, "[role \"a b\"]", "invalid name",
+	    "role name with a blank");
+	bad("[role \"R\"]\npermissions = exec\n[role \"R\"]\n", 3,
+	    "[role \"R\"]", "repeated section (first at line 1)", "role twice");
+	bad("[role \"R\"]\nrole = x\n", 2, "[role \"R\"] role",
+	    "unknown key in [role]", "view key in a role");
+	good_free("[role \"v\"]\npermissions = exec\n" BASE,
+	    "a role and a view may share a name");
+}
+
+static void
+test_chaos(void)
+{
+	struct sn_config *cfg;
+
+	if ((cfg = good("", "no [chaos]")) != NULL) {
+		ok(cfg->chaos.rate == 0.0, "rate defaults to 0");
+		is_int(cfg->chaos.errors, SN_CHAOS_TIMEOUT | SN_CHAOS_DISK_FULL,
+		    "errors default to timeout, disk_full");
+		ok(cfg->chaos.seed == 0, "seed defaults to 0");
+		is_int(cfg->chaos.scope, SN_CHAOS_FS, "scope defaults to fs");
+		config_free(cfg);
+	} else
+		skip(4, "did not parse");
+	if ((cfg = good("[chaos]\n", "empty [chaos]")) != NULL) {
+		ok(cfg->chaos.rate == 0.0 &&
+		        cfg->chaos.errors ==
+		            (SN_CHAOS_TIMEOUT | SN_CHAOS_DISK_FULL) &&
+		        cfg->chaos.seed == 0 && cfg->chaos.scope == SN_CHAOS_FS,
+		    "empty [chaos]: defaults");
+		config_free(cfg);
+	} else
+		skip(1, "did not parse");
+	cfg = good("[chaos]\nrate = 0.1\nerrors = disk_full\n"
+	           "seed = 18446744073709551615\nscope = api\n[fs]\n",
+	    "[chaos] with every key");
+	if (cfg != NULL) {
+		ok(cfg->chaos.rate == 0.1, "rate 0.1");
+		is_int(cfg->chaos.errors, SN_CHAOS_DISK_FULL,
+		    "errors = disk_full replaces the default");
+		ok(cfg->chaos.seed == 18446744073709551615ULL, "seed 2^64-1");
+		is_int(cfg->chaos.scope, SN_CHAOS_API,
+		    "scope = api replaces the default");
+		config_free(cfg);
+	} else
+		skip(4, "did not parse");
+	cfg = good("[chaos]\nerrors = timeout\nerrors = disk_full\n"
+	           "scope = fs, api\nrate = 1\n",
+	    "[chaos] lists append");
+	if (cfg != NULL) {
+		is_int(cfg->chaos.errors, SN_CHAOS_TIMEOUT | SN_CHAOS_DISK_FULL,
+		    "errors appended");
+		is_int(cfg->chaos.scope, SN_CHAOS_FS | SN_CHAOS_API,
+		    "scope = fs, api");
+		ok(cfg->chaos.rate == 1.0, "rate 1");
+		config_free(cfg);
+	} else
+		skip(3, "did not parse");
+
+	bad("[chaos]\nrate = 1.5\n", 2, "[chaos] rate",
+	    "\"1.5\" is out of range (0..1)", "rate > 1");
+	bad("[chaos]\nrate = 10%\n", 2, "[chaos] rate",
+	    "\"10%\" is not a fraction (a decimal 0..1 like 0.25",
+	    "rate as a percentage");
+	bad("[chaos]\nrate = 1e-3\n", 2, "[chaos] rate", "is not a fraction",
+	    "rate with an exponent");
+	bad("[chaos]\nrate = 0,1\n", 2, "[chaos] rate", "is not a fraction",
+	    "rate with a decimal comma");
+	bad("[chaos]\nerrors = explode\n", 2, "[chaos] errors",
+	    "\"explode\" is not one of: timeout, disk_full", "bad error");
+	bad("[chaos]\nerrors = timeout, timeout\n", 2, "[chaos] errors",
+	    "\"timeout\" is listed twice", "error twice");
+	bad("[chaos]\nerrors = timeout,\n", 2, "[chaos] errors",
+	    "empty element", "trailing comma");
+	bad("[chaos]\nscope = net\n", 2, "[chaos] scope",
+	    "\"net\" is not one of: fs, api", "bad scope");
+	bad("[chaos]\nseed = 18446744073709551616\n", 2, "[chaos] seed",
+	    "out of range (0..18446744073709551615)", "seed 2^64");
+	bad("[chaos]\nseed = -1\n", 2, "[chaos] seed", "not a decimal number",
+	    "negative seed");
+	bad("[chaos]\nrate = 0.1\nrate = 0.2\n", 3, "[chaos] rate",
+	    "repeated key", "rate twice");
+	bad("[chaos \"x\"]\n", 1, "[chaos \"x\"]", "section takes no name",
+	    "[chaos] named");
+	bad("[chaos]\n[chaos]\n", 2, "[chaos]", "repeated section",
+	    "[chaos] twice");
+	bad("[fs]\nrate = 0.1\n", 2, "[fs] rate", "unknown key in [fs]",
+	    "chaos key in [fs]");
+	bad("[bogus]\n", 1, "[bogus]",
+	    "unknown section (want [server], [workspace \"ID\"], "
+	    "[view \"NAME\"], [role \"NAME\"], [fs] or [chaos])",
+	    "unknown section lists every kind");
+}
+
 /* ---- config_load, config_demo, the rest ------------------------------- */
 
 static char *
@@ -983,7 +1396,7 @@ test_demo(void)
 
 	rc = config_demo("./.sentinel", "./workspace", &cfg);
 	if (!ok(rc == 0 && cfg != NULL, "config_demo")) {
-		skip(14, "no demo config");
+		skip(16, "no demo config");
 		return;
 	}
 	is_str(cfg->path, "(built-in)", "demo path");
@@ -1006,6 +1419,14 @@ test_demo(void)
 	ok(config_workspace(cfg, "demo") == &cfg->workspaces[0],
 	    "config_workspace(demo)");
 	ok(config_workspace(cfg, "nope") == NULL, "config_workspace(nope)");
+	ok(cfg->chaos.rate == 0.0 &&
+	        cfg->chaos.errors == (SN_CHAOS_TIMEOUT | SN_CHAOS_DISK_FULL) &&
+	        cfg->chaos.scope == SN_CHAOS_FS && cfg->n_roles == 0 &&
+	        cfg->audit_key_file == NULL,
+	    "demo: chaos off, no roles, no audit key file");
+	ok(cfg->workspaces[0].deny.n == 0 && cfg->workspaces[0].quota == 0 &&
+	        !cfg->workspaces[0].symlinks_any,
+	    "demo: no path rules");
 	config_free(cfg);
 
 	cfg = (struct sn_config *)(uintptr_t)1;
@@ -1049,6 +1470,11 @@ main(void)
 	test_errors_values();
 	test_messages();
 	test_many_sections();
+	test_sizes();
+	test_rates();
+	test_workspace_policy();
+	test_roles();
+	test_chaos();
 	test_load();
 	test_demo();
 	test_misc();

@@ -40,6 +40,7 @@ static const char mount_help[] =
     "                                                 (default 4096)\n"
     "                          threads=N              idle worker threads\n"
     "                          writeback|nowriteback  kernel writeback cache\n"
+    "                                                 (default: off)\n"
     "                          debug                  trace every request\n"
     "  --log-level LEVEL       error, warn (default), info, debug\n"
     "  --log-file FILE         log there (default: stderr with -f, else\n"
@@ -158,7 +159,7 @@ cmd_mount_exec(int argc, char **argv)
 	a.vo.cache_timeout = 86400;
 	a.vo.fd_cache = 4096;
 	a.vo.threads = 8;
-	a.vo.writeback = 1;
+	a.vo.writeback = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+fo:h", opts, NULL)) != -1) {
 		switch (c) {

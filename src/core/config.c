@@ -211,7 +211,7 @@ static const struct keydef keys[K_COUNT_] = {
 	    FS(fd_cache), 0, NULL },
 	[K_THREADS] = { SEC_FS, "threads", V_UINT, 0, 1, 256, "8",
 	    FS(threads), 0, NULL },
-	[K_WRITEBACK] = { SEC_FS, "writeback_cache", V_BOOL, 0, 0, 0, "true",
+	[K_WRITEBACK] = { SEC_FS, "writeback_cache", V_BOOL, 0, 0, 0, "false",
 	    FS(writeback_cache), 0, NULL },
 
 	[K_PERMISSIONS] = { SEC_ROLE, "permissions", V_PERMS, REQ | LIST, 0, 0,

@@ -17,6 +17,7 @@ struct cmd_entry {
 	int (*exec)(int argc, char **argv);
 };
 
+extern const struct cmd_entry cmd_audit_entry;
 extern const struct cmd_entry cmd_mount_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_umount_entry;

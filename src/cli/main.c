@@ -12,8 +12,14 @@
 #include "core/log.h"
 #include "fs/view.h"
 
-static const struct cmd_entry *const cmd_table[] = { &cmd_serve_entry,
-	&cmd_mount_entry, &cmd_umount_entry, &cmd_version_entry, NULL };
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_serve_entry,
+	&cmd_mount_entry,
+	&cmd_umount_entry,
+	&cmd_audit_entry,
+	&cmd_version_entry,
+	NULL,
+};
 
 void
 cmd_print_help(const struct cmd_entry *e)

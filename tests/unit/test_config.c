@@ -239,7 +239,7 @@ test_defaults(void)
 		is_int(cfg->fs.cache_timeout, 86400, "default cache_timeout");
 		is_int(cfg->fs.fd_cache, 4096, "default fd_cache");
 		is_int(cfg->fs.threads, 8, "default threads");
-		is_int(cfg->fs.writeback_cache, 1, "default writeback_cache");
+		is_int(cfg->fs.writeback_cache, 0, "default writeback_cache");
 		config_free(cfg);
 	} else
 		skip(6, "empty text did not parse");
@@ -1414,7 +1414,7 @@ test_demo(void)
 	is_str(v->mountpoint, "./workspace", "mountpoint as given");
 	ok(!v->allow_other && v->n_allowed_uids == 0, "no allow_other");
 	ok(cfg->fs.cache_timeout == 86400 && cfg->fs.fd_cache == 4096 &&
-	        cfg->fs.threads == 8 && cfg->fs.writeback_cache == 1,
+	        cfg->fs.threads == 8 && cfg->fs.writeback_cache == 0,
 	    "demo [fs] defaults");
 	ok(config_workspace(cfg, "demo") == &cfg->workspaces[0],
 	    "config_workspace(demo)");

@@ -2,28 +2,50 @@
 #
 #   [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 #   . "$(dirname "$0")/../lib.sh"
-#   sn_require_fuse
+#   sn_require_fuse             # exit 77 unless root, /dev/fuse, fusermount3
 #   sn_tmp                      # $SN_TMP: private temp dir, cleaned on exit
-#   sn_mount ROOT MNT           # sentinel mount -f ... in the background
+#   PO=$(sn_helper posix_ops)   # tests/helpers/ programs
+#   sn_mount [opts] ROOT MNT    # sentinel mount -f, in the background;
+#                               # returns when MNT answers; sets SN_PID
 #   check "what" cmd args...    # ok / not ok lines
-#   sn_umount MNT               # unmount, the daemon must exit 0
+#   sn_umount MNT               # fusermount3 -u; the daemon must exit 0
 #   sn_done                     # summary; exit 0 pass, 1 fail
+#
+# Daemons:  sn_mount, sn_serve CONFIG [args] (every [view] mounted),
+#           sn_umount MNT, sn_stop PID (SIGTERM: must unmount, exit 0),
+#           sn_bg CMD (any background process, killed at exit),
+#           sn_is_mounted PATH, sn_mount_opts PATH, sn_procs_with_arg S,
+#           sn_is_sentinel (false when SN_MOUNT_CMD stands in)
+# Checks:   ok, fail DESC [DETAIL...], skip DESC WHY, note, section,
+#           check DESC CMD, check_fails DESC CMD, expect_eq DESC WANT GOT,
+#           expect_ne, expect_match DESC ERE GOT, expect_le DESC MAX GOT,
+#           expect_errno ERR OP ARGS (posix_ops; exact errno),
+#           expect_errno_as UID ERR OP ARGS, expect_cmd_errno ERR CMD
+#           (strerror text in CMD's output), sn_wait_for SECS CMD,
+#           as_user UID CMD, sn_skip_all WHY (exit 77), sn_bail WHY (exit 1)
 #
 # Output is TAP-like ("ok N - ...", "not ok N - ...", "# ..." notes, a
 # "1..N" plan at the end) so a failure says what was checked and what
 # happened.  Exit status: 0 pass, 1 fail, 77 skip (automake's test-driver).
+# An unexpected failure of a plain command (set -e) aborts the test with
+# its line number; a test that is killed or times out never passes; every
+# mount and background process is gone when the test ends.
 #
 # Environment:
 #   SN_BUILDDIR      build directory (make check sets it); default: the
 #                    source tree this file is in
 #   SN_SRCDIR        source directory (make check sets it)
 #   SN_TEST_WRAPPER  command line to prefix to sentinel (valgrind ...); a
-#                    non-zero exit of sentinel fails the test
+#                    non-zero exit of sentinel fails the test (99: memory
+#                    errors with --error-exitcode=99)
 #   SN_SENTINEL      the binary (default $SN_BUILDDIR/sentinel)
 #   SN_MOUNT_CMD     test-only: mount with this command instead of sentinel,
-#                    e.g. "bindfs" (run as: CMD -f [-o allow_other] ROOT MNT);
-#                    checks that need Sentinel itself are skipped
+#                    e.g. "bindfs" (run as: CMD -f [-o allow_other] ROOT MNT;
+#                    sn_serve mounts each [view] that way); checks that need
+#                    Sentinel itself are skipped
 #   SN_TEST_TIMEOUT  seconds for the whole test (default 300)
+#   SN_WAIT_MOUNT, SN_WAIT_EXIT  seconds to wait for a mount / a daemon's
+#                    exit (default 10 / 15; 90 / 90 with SN_TEST_WRAPPER)
 #   SN_KEEP_TMP=1    keep the temp dir (for debugging)
 #   TMPDIR           where the temp dir goes (default /tmp)
 
@@ -444,23 +466,42 @@ sn__standin_args() {
 	SN__STANDIN+=("$1" "$2")
 }
 
-# sn__wait_mounted PID SECONDS MNT...: until every MNT is a fuse mount;
-# fails if the process dies first.
+# sn__wait_mounted PID SECONDS MNT...: until every MNT is a fuse mount and
+# answers a stat; 1: no mount in time, 2: the process died first, 3: mounted
+# but a stat of the mount hung (the daemon does not serve).
 sn__wait_mounted() {
-	local pid=$1 n=$(($2 * 50)) i=0 m all
+	local pid=$1 secs=$2 n=$(($2 * 50)) i=0 m all
 	shift 2
 	while :; do
 		all=1
 		for m in "$@"; do
 			sn_is_mounted "$m" || { all=0; break; }
 		done
-		[ "$all" -eq 0 ] || return 0
+		if [ "$all" -eq 1 ]; then
+			break
+		fi
 		if ! sn__alive "$pid"; then
 			return 2
 		fi
 		[ "$i" -lt "$n" ] || return 1
 		sleep 0.02
 		i=$((i + 1))
+	done
+	# a stat answered (in its own process, so a hang can be killed)
+	for m in "$@"; do
+		timeout -s KILL "$secs" stat -c %i "$m" >/dev/null 2>&1 || return 3
+	done
+	return 0
+}
+
+# sn__stacks PID: what each thread of a process is blocked in (kernel).
+sn__stacks() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[ -r "$t/stat" ] || continue
+		printf 'thread %s (%s) state %s:\n' "${t##*/}" "$(cat "$t/comm" 2>/dev/null)" \
+		    "$(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1)"
+		head -n 6 "$t/stack" 2>/dev/null | sed 's/^/    /'
 	done
 }
 
@@ -482,14 +523,20 @@ sn__record() {
 
 # sn__start_failed PID RC WHAT: report a daemon that did not come up.
 sn__start_failed() {
-	local pid=$1 rc=$2 what=$3 st=
+	local pid=$1 rc=$2 what=$3 st='' stacks
 	if [ "$rc" -eq 2 ]; then
 		wait "$pid" 2>/dev/null || st=$?
 		sn_bail "$what: the daemon exited (status ${st:-0}) before the mount appeared" \
 		    "$(sn__log_tail "$pid")"
 	fi
-	kill -TERM "$pid" 2>/dev/null || true
-	sn_bail "$what: no mount after ${SN_WAIT_MOUNT}s"
+	stacks=$(sn__stacks "$pid")
+	kill -KILL "$pid" 2>/dev/null || true
+	if [ "$rc" -eq 3 ]; then
+		sn_bail "$what: mounted, but a stat of the mount did not answer in ${SN_WAIT_MOUNT}s (daemon hung at startup?)" \
+		    "the daemon's threads were blocked in:" "$stacks" "$(sn__log_tail "$pid")"
+	fi
+	sn_bail "$what: no mount after ${SN_WAIT_MOUNT}s" \
+	    "the daemon's threads were blocked in:" "$stacks" "$(sn__log_tail "$pid")"
 }
 
 # sn_mount [sentinel mount options...] ROOT MNT: sentinel mount -f, in the
@@ -635,7 +682,9 @@ sn_umount() {
 	for _ in $(seq 50); do
 		rc=0
 		out=$(fusermount3 -u "$mnt" 2>&1) || rc=$?
-		[ "$rc" -ne 0 ] && [[ $out == *busy* ]] || break
+		if [ "$rc" -eq 0 ] || [[ $out != *busy* ]]; then
+			break
+		fi
 		sleep 0.1
 	done
 	if [ "$rc" -ne 0 ]; then
@@ -724,7 +773,9 @@ sn__cleanup() {
 		sn__wait_gone "$pid" 3 || kill -TERM "$pid" 2>/dev/null
 		sn__wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null
 	done
-	wait 2>/dev/null
+	for pid in "${SN__PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
 	if [ -n "$SN_TMP" ] && [ -d "$SN_TMP" ]; then
 		left=$(sn__mounts_under "$SN_TMP")
 		if [ -n "$left" ]; then

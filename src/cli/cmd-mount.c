@@ -244,9 +244,21 @@ cmd_mount_exec(int argc, char **argv)
 		cli_error("cannot block signals");
 		goto out;
 	}
-	if (workspace_fs_new(&w) < 0) {
-		cli_error("out of memory");
-		goto out;
+	{
+		struct workspace_opts wo = {
+			.id = a.vo.workspace,
+			.root = a.vo.root,
+			.cfg = cfg,
+			.wcfg = cfg != NULL ?
+			    config_workspace(cfg, a.vo.workspace) :
+			    NULL,
+			.state_dir = a.state_dir,
+		};
+
+		if (workspace_fs_open(&wo, &w, err, sizeof(err)) < 0) {
+			cli_error("%s", err);
+			goto out;
+		}
 	}
 	if (view_new(w, &a.vo, &v, err, sizeof(err)) < 0) {
 		cli_error("%s", err);

@@ -175,7 +175,7 @@ cmd_serve_exec(int argc, char **argv)
 			}
 			ws[i].root = strdup(path);
 		}
-		if (ws[i].root == NULL || workspace_fs_new(&ws[i].w) < 0) {
+		if (ws[i].root == NULL) {
 			cli_error("out of memory");
 			goto out;
 		}
@@ -188,6 +188,20 @@ cmd_serve_exec(int argc, char **argv)
 			r = cli_mkdirs(DEMO_MOUNTPOINT, 0755);
 		if (r < 0) {
 			cli_error("demo workspace: %s", strerror(-r));
+			goto out;
+		}
+	}
+	for (i = 0; i < cfg->n_workspaces; i++) {
+		struct workspace_opts wo = {
+			.id = ws[i].cfg->id,
+			.root = ws[i].root,
+			.cfg = cfg,
+			.wcfg = ws[i].cfg,
+			.state_dir = state_dir,
+		};
+
+		if (workspace_fs_open(&wo, &ws[i].w, err, sizeof(err)) < 0) {
+			cli_error("%s", err);
 			goto out;
 		}
 	}

@@ -274,6 +274,12 @@ policy_classify(const struct policy *p, const char *relpath,
 }
 
 int
+policy_has_path_rules(const struct policy *p)
+{
+	return p != NULL && (p->ndeny > 0 || p->nro > 0);
+}
+
+int
 policy_check(const struct policy *p, unsigned role_perms, enum policy_op op,
     const char *relpath, const char **rule)
 {

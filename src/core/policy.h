@@ -109,6 +109,9 @@ int policy_new(const struct sn_config *cfg, const struct sn_cfg_workspace *ws,
 
 void policy_free(struct policy *p);
 
+/* 1 if p has any deny or readonly rule (a path must be computed). */
+int policy_has_path_rules(const struct policy *p);
+
 /* Which rules cover relpath (first matching of each kind). */
 struct policy_path {
 	int deny;

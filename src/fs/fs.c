@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -36,7 +37,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "core/audit.h"
+#include "core/err.h"
+#include "core/lock.h"
 #include "core/log.h"
+#include "core/policy.h"
 #include "fs/fs.h"
 
 #define DIR_WAIT_MS  200  /* bound on a directory op's wait for other views */
@@ -45,7 +50,10 @@
 struct fh {
 	int fd;
 	struct inode *in;
-	int written;
+	int written;     /* since the last flush: tell the other views */
+	int writable;    /* opened for writing */
+	uint64_t lease;  /* implicit write lease, 0 = none held */
+	long long bytes; /* written since the last "write" event */
 };
 
 struct dh {
@@ -109,6 +117,253 @@ caller_ok(struct sn_fs *fs, fuse_req_t req)
 			return; \
 		} \
 	} while (0)
+
+/* ---- enforcement: policy, chaos, locks, audit (src/core) --------------- */
+
+/*
+ * Paths relative to the root can be longer than PATH_MAX (each call the
+ * kernel makes is relative to a directory): up to PATHBUF bytes are
+ * enforced and recorded; a longer one is refused (ENAMETOOLONG) where
+ * something depends on it, and passed as "" where nothing does.
+ */
+#define PATHBUF 32768
+
+static int
+enforcing(struct sn_fs *fs)
+{
+	return fs->ws->audit != NULL || fs->ws->locks != NULL ||
+	    fs->ws->path_rules || fs->ws->chaos || fs->ws->limits;
+}
+
+/* Workspace-relative path of in; "" for the root. 0 or -errno. */
+static int
+path_of(struct sn_fs *fs, struct inode *in, char *buf, size_t len)
+{
+	int r = inode_path(fs->itab, in, buf, len);
+
+	if (r == -ENAMETOOLONG && !enforcing(fs)) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Path of the entry name in directory parent. */
+static int
+path_child(struct sn_fs *fs, struct inode *parent, const char *name, char *buf,
+    size_t len)
+{
+	int r = inode_path(fs->itab, parent, buf, len);
+	size_t n, k = strlen(name);
+
+	if (r == -ENAMETOOLONG && !enforcing(fs)) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	n = (size_t)r;
+	if (n + (n > 0) + k + 1 > len) {
+		if (enforcing(fs))
+			return -ENAMETOOLONG;
+		buf[0] = '\0';
+		return 0;
+	}
+	if (n > 0)
+		buf[n++] = '/';
+	memcpy(buf + n, name, k + 1);
+	return 0;
+}
+
+/*
+ * Record an event.  wait: return only once it is committed (changes);
+ * then a failure to record is -EIO (fail closed, unless the workspace
+ * says audit_fail_open, which audit_emit() handles).
+ */
+static int
+record(struct sn_fs *fs, const char *op, const char *path, const char *path2,
+    enum audit_result res, int err, const char *rule, long long bytes,
+    int injected, int wait)
+{
+	struct audit_event ev;
+	int r;
+
+	if (fs->ws->audit == NULL)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.workspace = fs->ws->id;
+	ev.agent = fs->agent;
+	ev.source = AUDIT_SRC_FS;
+	ev.op = op;
+	ev.path = path;
+	ev.path2 = path2;
+	ev.result = res;
+	ev.err = err;
+	ev.rule = rule;
+	ev.trace_id = "";
+	ev.bytes = bytes;
+	ev.injected = injected;
+	r = audit_emit(fs->ws->audit, &ev, wait);
+	if (r < 0) {
+		log_error("workspace %s: audit: %s", fs->ws->id, err_str(r));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* A denial: recorded (never waited for), and the errno to reply. */
+static int
+denied(struct sn_fs *fs, enum policy_op op, const char *path, const char *path2,
+    int r, const char *rule)
+{
+	char rbuf[160];
+
+	if (rule != NULL && strncmp(rule, "role lacks", 10) == 0) {
+		snprintf(rbuf, sizeof(rbuf), "role %s lacks%s", fs->role,
+		    rule + 10);
+		rule = rbuf;
+	}
+	(void)record(fs, policy_op_name(op), path, path2, AUDIT_RES_DENIED, -r,
+	    rule, 0, 0, 0);
+	return r;
+}
+
+/* May this agent read / list / look at path?  0 or -errno (recorded). */
+static int
+allow_read(struct sn_fs *fs, enum policy_op op, const char *path)
+{
+	const char *rule;
+	int r = policy_check(fs->ws->policy, fs->perms, op, path, &rule);
+
+	return r < 0 ? denied(fs, op, path, NULL, r, rule) : 0;
+}
+
+/*
+ * May this agent make this change to path now?  Role and path policy,
+ * then chaos (a fault instead of the change), then the locks of other
+ * agents, then the health of the audit trail.  0 or -errno, recorded.
+ * subtree: the change reaches everything under path (a directory's
+ * rename or removal), so a lock beneath it conflicts too.
+ */
+static int
+allow_change(struct sn_fs *fs, enum policy_op op, const char *path, int subtree)
+{
+	struct lock_info li;
+	const char *rule;
+	char rbuf[LOCK_HOLDER_MAX + 64];
+	int r;
+
+	r = policy_check(fs->ws->policy, fs->perms, op, path, &rule);
+	if (r < 0)
+		return denied(fs, op, path, NULL, r, rule);
+	if (fs->ws->chaos) {
+		unsigned long long n = atomic_fetch_add(&fs->chaos_ctr, 1);
+
+		r = policy_chaos(fs->ws->policy, fs->name, op, path, n, &rule);
+		if (r < 0) {
+			(void)record(fs, policy_op_name(op), path, NULL,
+			    AUDIT_RES_ERROR, -r, rule, 0, 1, 0);
+			return r;
+		}
+	}
+	if (fs->ws->locks != NULL &&
+	    lock_check(fs->ws->locks, path, fs->agent, subtree, &li) ==
+	        SN_EBUSY) {
+		snprintf(rbuf, sizeof(rbuf), "lock:%llu held by %s",
+		    (unsigned long long)li.id, li.holder);
+		return denied(fs, op, path, NULL, -EBUSY, rbuf);
+	}
+	if (fs->ws->audit != NULL && audit_ok(fs->ws->audit) < 0)
+		return denied(fs, op, path, NULL, -EIO, "audit:unwritable");
+	return 0;
+}
+
+/* A change was made: commit its event before the reply.  0 or -EIO. */
+static int
+changed(struct sn_fs *fs, enum policy_op op, const char *path,
+    const char *path2)
+{
+	return record(fs, policy_op_name(op), path, path2, AUDIT_RES_OK, 0,
+	    NULL, 0, 0, 1);
+}
+
+/* A change was tried and the backing filesystem refused it. */
+static void
+failed(struct sn_fs *fs, enum policy_op op, const char *path, const char *path2,
+    int r)
+{
+	(void)record(fs, policy_op_name(op), path, path2, AUDIT_RES_ERROR, -r,
+	    NULL, 0, 0, 0);
+}
+
+/* Take this agent's implicit write lease on path (held by fh). */
+static int
+lease_take(struct sn_fs *fs, struct fh *h, const char *path)
+{
+	struct lock_info li;
+	char rbuf[LOCK_HOLDER_MAX + 64];
+
+	if (fs->ws->locks == NULL || h->lease != 0)
+		return 0;
+	if (lock_lease_acquire(fs->ws->locks, path, fs->agent, &h->lease,
+	        &li) == SN_EBUSY) {
+		snprintf(rbuf, sizeof(rbuf), "lock:%llu held by %s",
+		    (unsigned long long)li.id, li.holder);
+		h->lease = 0;
+		return denied(fs, POLICY_OP_OPEN_WRITE, path, NULL, -EBUSY,
+		    rbuf);
+	}
+	return 0;
+}
+
+static void
+lease_drop(struct sn_fs *fs, struct fh *h)
+{
+	if (fs->ws->locks != NULL && h->lease != 0)
+		(void)lock_lease_release(fs->ws->locks, h->lease);
+	h->lease = 0;
+}
+
+/* The bytes a handle wrote, as one "write" event (at flush/release). */
+static void
+report_bytes(struct sn_fs *fs, struct fh *h, int wait)
+{
+	char path[PATHBUF];
+
+	if (h->bytes == 0)
+		return;
+	if (path_of(fs, h->in, path, sizeof(path)) < 0)
+		path[0] = '\0';
+	(void)record(fs, "write", path, NULL, AUDIT_RES_OK, 0, NULL, h->bytes,
+	    0, wait);
+	h->bytes = 0;
+}
+
+/* max_file_size and quota for growing a file from old to new bytes. */
+static int
+allow_size(struct sn_fs *fs, const char *path, off_t oldsize, off_t newsize)
+{
+	const char *rule;
+	int r;
+
+	if (newsize > oldsize) {
+		r = policy_size_ok(fs->ws->policy, (uint64_t)newsize, &rule);
+		if (r == 0 && fs->ws->quota)
+			r = policy_quota_ok(fs->ws->policy,
+			    (uint64_t)atomic_load(&fs->ws->used),
+			    (int64_t)(newsize - oldsize), &rule);
+		if (r < 0)
+			return denied(fs, POLICY_OP_WRITE, path, NULL, r, rule);
+	}
+	return 0;
+}
+
+static void
+account(struct sn_fs *fs, long long delta)
+{
+	if (fs->ws->quota && delta != 0)
+		atomic_fetch_add(&fs->ws->used, delta);
+}
 
 static void
 statx_to_stat(const struct statx *sx, struct stat *st)
@@ -197,6 +452,18 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r;
 
 	CHECK_CALLER(req);
+	if (fs->ws->path_rules) {
+		char path[PATHBUF];
+
+		r = path_child(fs, fs_inode(fs, parent), name, path,
+		    sizeof(path));
+		if (r == 0)
+			r = allow_read(fs, POLICY_OP_LOOKUP, path);
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = do_lookup(fs, fs_inode(fs, parent), name, &e);
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -253,6 +520,15 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int r;
 
 	CHECK_CALLER(req);
+	if (fs->ws->path_rules && ino != FUSE_ROOT_ID) {
+		char path[PATHBUF];
+
+		if (path_of(fs, fs_inode(fs, ino), path, sizeof(path)) == 0 &&
+		    (r = allow_read(fs, POLICY_OP_STAT, path)) < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = do_getattr(fs, fs_inode(fs, ino), fi, &st);
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -384,7 +660,29 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	struct stat st;
 	int r;
 
+	enum policy_op op = (valid & FUSE_SET_ATTR_SIZE) ? POLICY_OP_TRUNCATE :
+	                                                   POLICY_OP_SETATTR;
+	char path[PATHBUF];
+	off_t oldsize = 0;
+	int named;
+
 	CHECK_CALLER(req);
+	named = path_of(fs, in, path, sizeof(path)) == 0;
+	if (named) {
+		r = allow_change(fs, op, path, 0);
+		if (r == 0 && (valid & FUSE_SET_ATTR_SIZE) && fs->ws->limits) {
+			if (do_getattr(fs, in, fi, &st) == 0)
+				oldsize = st.st_size;
+			r = allow_size(fs, path, oldsize, attr->st_size);
+		}
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	} else if (fs->ws->quota && (valid & FUSE_SET_ATTR_SIZE) &&
+	    do_getattr(fs, in, fi, &st) == 0) {
+		oldsize = st.st_size;
+	}
 	r = do_setattr(req, fs, in, attr, valid, fi, &st);
 	if ((r == -ESTALE || r == -ENOENT) && inode_is_dead(fs->itab, in)) {
 		/*
@@ -405,10 +703,18 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 		return;
 	}
 	if (r < 0) {
+		if (named)
+			failed(fs, op, path, NULL, r);
 		fuse_reply_err(req, -r);
 		return;
 	}
+	if (valid & FUSE_SET_ATTR_SIZE)
+		account(fs, (long long)attr->st_size - oldsize);
 	changed_inode(fs, in, FILE_WAIT_MS);
+	if (named && changed(fs, op, path, NULL) < 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	fuse_reply_attr(req, &st, fs->timeout);
 }
 
@@ -422,6 +728,15 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 	int fd, r;
 
 	CHECK_CALLER(req);
+	if (fs->ws->path_rules) {
+		char path[PATHBUF];
+
+		if (path_of(fs, in, path, sizeof(path)) == 0 &&
+		    (r = allow_read(fs, POLICY_OP_READLINK, path)) < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = inode_get_fd(fs->itab, in, &fd);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -502,10 +817,25 @@ make_node(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	struct sn_fs *fs = req_fs(req);
 	struct inode *parent = fs_inode(fs, pino);
 	struct fuse_entry_param e;
+	enum policy_op op = link != NULL ? POLICY_OP_SYMLINK :
+	    S_ISDIR(mode)                ? POLICY_OP_MKDIR :
+	                                   POLICY_OP_MKNOD;
+	char path[PATHBUF];
+	const char *rule;
 	int pfd, r;
 
 	CHECK_CALLER(req);
 	r = check_name(name);
+	if (r < 0)
+		goto err;
+	r = path_child(fs, parent, name, path, sizeof(path));
+	if (r == 0)
+		r = allow_change(fs, op, path, 0);
+	if (r == 0 && link != NULL) {
+		r = policy_symlink_target_ok(fs->ws->policy, path, link, &rule);
+		if (r < 0)
+			r = denied(fs, op, path, link, r, rule);
+	}
 	if (r < 0)
 		goto err;
 	r = inode_get_fd(fs->itab, parent, &pfd);
@@ -520,6 +850,7 @@ make_node(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	if (r < 0) {
 		r = -errno;
 		inode_put_fd(fs->itab, parent);
+		failed(fs, op, path, link, r);
 		goto err;
 	}
 	r = give_to_caller(fs, req, pfd, name, -1, link ? S_IFLNK : mode);
@@ -534,6 +865,12 @@ make_node(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	}
 	inode_put_fd(fs->itab, parent);
 	changed_entry(fs, parent, name, DIR_WAIT_MS);
+	if (changed(fs, op, path, link) < 0) {
+		/* answered with an error: the kernel learns nothing of it */
+		inode_forget(fs->itab, fs_inode(fs, e.ino), 1);
+		r = -EIO;
+		goto err;
+	}
 	fuse_reply_entry(req, &e);
 	return;
 err:
@@ -566,14 +903,18 @@ op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
  * its last name, so that after the call succeeds it can be declared dead.
  */
 static struct inode *
-losing_name(struct sn_fs *fs, int pfd, const char *name, int *last)
+losing_name(struct sn_fs *fs, int pfd, const char *name, int *last,
+    off_t *freed)
 {
 	struct stat st;
 	struct inode *in;
 
 	*last = 0;
+	*freed = 0;
 	if (stat_at(fs, pfd, name, 0, &st) < 0)
 		return NULL;
+	if (S_ISREG(st.st_mode) && st.st_nlink <= 1)
+		*freed = st.st_size;
 	in = inode_find(fs->itab, st.st_dev, st.st_ino);
 	if (in == NULL)
 		return NULL;
@@ -603,21 +944,34 @@ remove_entry(fuse_req_t req, fuse_ino_t pino, const char *name, int flags)
 	struct sn_fs *fs = req_fs(req);
 	struct inode *parent = fs_inode(fs, pino);
 	struct inode *victim;
+	enum policy_op op = flags ? POLICY_OP_RMDIR : POLICY_OP_UNLINK;
+	char path[PATHBUF];
+	off_t freed;
 	int pfd, r, last;
 
 	CHECK_CALLER(req);
 	r = check_name(name);
 	if (r < 0)
 		goto out;
+	r = path_child(fs, parent, name, path, sizeof(path));
+	if (r == 0)
+		r = allow_change(fs, op, path, flags != 0);
+	if (r < 0)
+		goto out;
 	r = inode_get_fd(fs->itab, parent, &pfd);
 	if (r < 0)
 		goto out;
-	victim = losing_name(fs, pfd, name, &last);
+	victim = losing_name(fs, pfd, name, &last, &freed);
 	r = unlinkat(pfd, name, flags) < 0 ? -errno : 0;
 	lost_name(fs, victim, last, r == 0);
 	inode_put_fd(fs->itab, parent);
-	if (r == 0)
-		changed_entry(fs, parent, name, DIR_WAIT_MS);
+	if (r < 0) {
+		failed(fs, op, path, NULL, r);
+		goto out;
+	}
+	account(fs, -(long long)freed);
+	changed_entry(fs, parent, name, DIR_WAIT_MS);
+	r = changed(fs, op, path, NULL);
 out:
 	fuse_reply_err(req, -r);
 }
@@ -659,7 +1013,11 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 	struct inode *parent = fs_inode(fs, pino);
 	struct inode *nparent = fs_inode(fs, npino);
 	struct inode *victim;
-	int pfd = -1, npfd = -1, r, last = 0;
+	char from[PATHBUF], to[PATHBUF];
+	struct stat sst, tst;
+	const char *rule;
+	off_t freed = 0;
+	int pfd = -1, npfd = -1, r, last = 0, sdir = 0, tdir = 0;
 
 	CHECK_CALLER(req);
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
@@ -669,6 +1027,10 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 	r = check_name(name);
 	if (r == 0)
 		r = check_name(newname);
+	if (r == 0)
+		r = path_child(fs, parent, name, from, sizeof(from));
+	if (r == 0)
+		r = path_child(fs, nparent, newname, to, sizeof(to));
 	if (r < 0)
 		goto out;
 	r = inode_get_fd(fs->itab, parent, &pfd);
@@ -679,9 +1041,28 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 		inode_put_fd(fs->itab, parent);
 		goto out;
 	}
+	if (stat_at(fs, pfd, name, 0, &sst) == 0)
+		sdir = S_ISDIR(sst.st_mode);
+	if (stat_at(fs, npfd, newname, 0, &tst) == 0)
+		tdir = S_ISDIR(tst.st_mode);
+	r = policy_rename_ok(fs->ws->policy, fs->perms, from, to, sdir, &rule);
+	if (r == 0 && (flags & RENAME_EXCHANGE))
+		r = policy_rename_ok(fs->ws->policy, fs->perms, to, from, tdir,
+		    &rule);
+	if (r < 0)
+		r = denied(fs, POLICY_OP_RENAME_FROM, from, to, r, rule);
+	if (r == 0)
+		r = allow_change(fs, POLICY_OP_RENAME_FROM, from, sdir);
+	if (r == 0)
+		r = allow_change(fs, POLICY_OP_RENAME_TO, to, tdir || sdir);
+	if (r < 0) {
+		inode_put_fd(fs->itab, nparent);
+		inode_put_fd(fs->itab, parent);
+		goto out;
+	}
 	victim = NULL;
 	if (!(flags & RENAME_EXCHANGE))
-		victim = losing_name(fs, npfd, newname, &last);
+		victim = losing_name(fs, npfd, newname, &last, &freed);
 	r = renameat2(pfd, name, npfd, newname, flags) < 0 ? -errno : 0;
 	if (victim != NULL) {
 		/* renaming a name onto another of the same inode changes nothing */
@@ -699,10 +1080,18 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 	}
 	inode_put_fd(fs->itab, nparent);
 	inode_put_fd(fs->itab, parent);
-	if (r == 0) {
-		changed_entry(fs, parent, name, 0);
-		changed_entry(fs, nparent, newname, DIR_WAIT_MS);
+	if (r < 0) {
+		failed(fs, POLICY_OP_RENAME_FROM, from, to, r);
+		goto out;
 	}
+	if (last)
+		account(fs, -(long long)freed);
+	if (fs->ws->locks != NULL && !(flags & RENAME_EXCHANGE))
+		(void)lock_rename(fs->ws->locks, from, to);
+	changed_entry(fs, parent, name, 0);
+	changed_entry(fs, nparent, newname, DIR_WAIT_MS);
+	r = record(fs, (flags & RENAME_EXCHANGE) ? "exchange" : "rename", from,
+	    to, AUDIT_RES_OK, 0, NULL, 0, 0, 1);
 out:
 	fuse_reply_err(req, -r);
 }
@@ -714,11 +1103,19 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino, const char *newname)
 	struct inode *in = fs_inode(fs, ino);
 	struct inode *nparent = fs_inode(fs, npino);
 	struct fuse_entry_param e;
-	char pp[64];
+	char pp[64], from[PATHBUF], to[PATHBUF];
 	int fd = -1, npfd = -1, r;
 
 	CHECK_CALLER(req);
 	r = check_name(newname);
+	if (r == 0)
+		r = path_child(fs, nparent, newname, to, sizeof(to));
+	if (r == 0 && path_of(fs, in, from, sizeof(from)) < 0)
+		from[0] = '\0';
+	if (r == 0 && from[0] != '\0')
+		r = allow_change(fs, POLICY_OP_LINK_FROM, from, 0);
+	if (r == 0)
+		r = allow_change(fs, POLICY_OP_LINK_TO, to, 0);
 	if (r < 0)
 		goto err;
 	r = inode_get_fd(fs->itab, in, &fd);
@@ -738,10 +1135,17 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino, const char *newname)
 		r = new_entry(fs, nparent, npfd, newname, &e);
 	inode_put_fd(fs->itab, nparent);
 	inode_put_fd(fs->itab, in);
-	if (r < 0)
+	if (r < 0) {
+		failed(fs, POLICY_OP_LINK_TO, to, from, r);
 		goto err;
+	}
 	changed_inode(fs, in, 0); /* nlink, ctime */
 	changed_entry(fs, nparent, newname, DIR_WAIT_MS);
+	if (record(fs, "link", to, from, AUDIT_RES_OK, 0, NULL, 0, 0, 1) < 0) {
+		inode_forget(fs->itab, fs_inode(fs, e.ino), 1);
+		r = -EIO;
+		goto err;
+	}
 	fuse_reply_entry(req, &e);
 	return;
 err:
@@ -776,9 +1180,12 @@ fh_new(int fd, struct inode *in, struct fuse_file_info *fi)
 	return 0;
 }
 
+static void lease_drop(struct sn_fs *fs, struct fh *h);
+
 static void
 fh_free(struct sn_fs *fs, struct fh *h)
 {
+	lease_drop(fs, h);
 	inode_opened(fs->itab, h->in, -1);
 	close(h->fd);
 	free(h);
@@ -804,22 +1211,61 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct inode *in = fs_inode(fs, ino);
-	int fd, r;
+	int writable =
+	    (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	char path[PATHBUF];
+	struct stat st;
+	off_t oldsize = 0;
+	struct fh *h;
+	int fd, r, named;
 
 	CHECK_CALLER(req);
+	named = path_of(fs, in, path, sizeof(path)) == 0;
+	if (!named)
+		path[0] = '\0';
+	if (writable)
+		r = named ? allow_change(fs, POLICY_OP_OPEN_WRITE, path, 0) : 0;
+	else
+		r = named ? allow_read(fs, POLICY_OP_OPEN_READ, path) : 0;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if ((fi->flags & O_TRUNC) && fs->ws->quota &&
+	    do_getattr(fs, in, NULL, &st) == 0)
+		oldsize = st.st_size;
 	r = inode_open(fs->itab, in, open_flags(fs, fi->flags), &fd);
 	if (r == 0 && (r = fh_new(fd, in, fi)) < 0)
 		close(fd);
-	if (r == 0)
-		inode_opened(fs->itab, in, 1);
 	if (r < 0) {
+		if (named)
+			failed(fs,
+			    writable ? POLICY_OP_OPEN_WRITE :
+			               POLICY_OP_OPEN_READ,
+			    path, NULL, r);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	inode_opened(fs->itab, in, 1);
+	h = (struct fh *)(uintptr_t)fi->fh;
+	h->writable = writable;
+	if (writable && named && (r = lease_take(fs, h, path)) < 0) {
+		fh_free(fs, h);
 		fuse_reply_err(req, -r);
 		return;
 	}
 	if (fi->flags & O_TRUNC) {
 		kill_suidgid(req, fd);
-		((struct fh *)(uintptr_t)fi->fh)->written = 1;
+		h->written = 1;
+		account(fs, -(long long)oldsize);
 		changed_inode(fs, in, 0);
+	}
+	r = record(fs, (fi->flags & O_TRUNC) ? "open_truncate" : "open", path,
+	    NULL, AUDIT_RES_OK, 0, NULL, 0, 0, (fi->flags & O_TRUNC) != 0);
+	if (r < 0) {
+		fh_free(fs, h);
+		fuse_reply_err(req, -r);
+		return;
 	}
 	file_info_caching(fs, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
@@ -836,9 +1282,14 @@ do_tmpfile(fuse_req_t req, struct inode *parent, mode_t mode,
 	struct sn_fs *fs = req_fs(req);
 	struct fuse_entry_param e;
 	struct inode *in;
-	char pp[64];
+	char pp[64], path[PATHBUF];
 	int pfd, fd, pathfd = -1, r, flags;
 
+	r = path_of(fs, parent, path, sizeof(path));
+	if (r == 0)
+		r = allow_change(fs, POLICY_OP_CREATE, path, 0);
+	if (r < 0)
+		goto err;
 	r = inode_get_fd(fs->itab, parent, &pfd);
 	if (r < 0)
 		goto err;
@@ -893,6 +1344,8 @@ op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	struct sn_fs *fs = req_fs(req);
 	struct inode *parent = fs_inode(fs, pino);
 	struct fuse_entry_param e = { .ino = 0 };
+	char path[PATHBUF];
+	struct fh *h;
 	int pfd, fd = -1, r, made = 0;
 	int flags = open_flags(fs, fi->flags) & ~O_TRUNC;
 
@@ -902,6 +1355,10 @@ op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		return;
 	}
 	r = check_name(name);
+	if (r == 0)
+		r = path_child(fs, parent, name, path, sizeof(path));
+	if (r == 0)
+		r = allow_change(fs, POLICY_OP_CREATE, path, 0);
 	if (r < 0)
 		goto err;
 	r = inode_get_fd(fs->itab, parent, &pfd);
@@ -917,6 +1374,7 @@ op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	if (fd < 0) {
 		r = -errno;
 		inode_put_fd(fs->itab, parent);
+		failed(fs, POLICY_OP_CREATE, path, NULL, r);
 		goto err;
 	}
 	if (made)
@@ -936,10 +1394,22 @@ op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	}
 	inode_put_fd(fs->itab, parent);
 	inode_opened(fs->itab, fs_inode(fs, e.ino), 1);
+	h = (struct fh *)(uintptr_t)fi->fh;
+	h->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	r = h->writable ? lease_take(fs, h, path) : 0;
+	if (r == 0 && !made && (fi->flags & O_TRUNC))
+		h->written = 1;
 	changed_entry(fs, parent, name, DIR_WAIT_MS);
+	if (r == 0)
+		r = changed(fs, POLICY_OP_CREATE, path, NULL);
+	if (r < 0) {
+		fh_free(fs, h);
+		inode_forget(fs->itab, fs_inode(fs, e.ino), 1);
+		goto err;
+	}
 	file_info_caching(fs, fi);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
-		fh_free(fs, (struct fh *)(uintptr_t)fi->fh);
+		fh_free(fs, h);
 	return;
 err:
 	fuse_reply_err(req, -r);
@@ -986,10 +1456,33 @@ static void
 op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
     off_t off, struct fuse_file_info *fi)
 {
+	struct sn_fs *fs = req_fs(req);
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
-	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
+	size_t len = fuse_buf_size(in_buf);
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(len);
+	char path[PATHBUF];
+	off_t oldsize = 0, end = off + (off_t)len;
+	struct stat st;
 	ssize_t n;
+	int r = 0;
 
+	/* after a flush the lease was given back: take it again */
+	if ((fs->ws->chaos || fs->ws->limits ||
+	        (h->lease == 0 && fs->ws->locks != NULL)) &&
+	    path_of(fs, h->in, path, sizeof(path)) == 0) {
+		if (fs->ws->chaos)
+			r = allow_change(fs, POLICY_OP_WRITE, path, 0);
+		if (r == 0 && h->lease == 0)
+			r = lease_take(fs, h, path);
+		if (r == 0 && fs->ws->limits && fstat(h->fd, &st) == 0) {
+			oldsize = st.st_size;
+			r = allow_size(fs, path, oldsize, end);
+		}
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = h->fd;
 	out.buf[0].pos = off;
@@ -999,7 +1492,10 @@ op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 		fuse_reply_err(req, (int)-n);
 		return;
 	}
+	if (fs->ws->quota && off + n > oldsize)
+		account(fs, (long long)(off + n - oldsize));
 	h->written = 1;
+	h->bytes += n;
 	fuse_reply_write(req, (size_t)n);
 }
 
@@ -1016,6 +1512,13 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		h->written = 0;
 		changed_inode(fs, h->in, FILE_WAIT_MS);
 	}
+	/*
+	 * close(2) waits for this FLUSH, not for RELEASE: give the write
+	 * lease back and record the bytes now, so another agent that opens
+	 * the file right after the close never meets a stale lease.
+	 */
+	report_bytes(fs, h, 1);
+	lease_drop(fs, h);
 	fuse_reply_err(req, r);
 }
 
@@ -1027,6 +1530,7 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (h->written)
 		changed_inode(fs, h->in, 0);
+	report_bytes(fs, h, 0);
 	fh_free(fs, h);
 	fuse_reply_err(req, 0);
 }
@@ -1054,9 +1558,16 @@ static void
 op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sn_fs *fs = req_fs(req);
+	char path[PATHBUF];
 	struct dh *d;
+	int r;
 
 	CHECK_CALLER(req);
+	if (path_of(fs, fs_inode(fs, ino), path, sizeof(path)) == 0 &&
+	    (r = allow_read(fs, POLICY_OP_LIST, path)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {
 		fuse_reply_err(req, ENOMEM);
@@ -1114,6 +1625,18 @@ is_dot(const char *n)
 	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
 }
 
+/* A directory entry is listed unless the path policy hides it. */
+static int
+entry_visible(struct sn_fs *fs, struct inode *dir, const char *name)
+{
+	char path[PATHBUF];
+
+	if (path_child(fs, dir, name, path, sizeof(path)) < 0)
+		return 1;
+	return policy_check(fs->ws->policy, fs->perms, POLICY_OP_READDIR_ENTRY,
+	           path, NULL) == 0;
+}
+
 static void
 do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
     struct fuse_file_info *fi, int plus)
@@ -1159,6 +1682,12 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 		}
 		name = d->entry->d_name;
 		next = d->entry->d_off;
+		if (fs->ws->path_rules && !is_dot(name) &&
+		    !entry_visible(fs, dir, name)) {
+			d->entry = NULL;
+			d->offset = next;
+			continue;
+		}
 		if (plus) {
 			if (is_dot(name)) {
 				memset(&e, 0, sizeof(e));
@@ -1272,6 +1801,34 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &sv);
 }
 
+/* The event of an xattr change (the attribute's name as path2). */
+static int
+record_xattr(struct sn_fs *fs, struct inode *in, const char *op,
+    const char *name)
+{
+	char path[PATHBUF];
+
+	if (path_of(fs, in, path, sizeof(path)) < 0)
+		path[0] = '\0';
+	return record(fs, op, path, name, AUDIT_RES_OK, 0, NULL, 0, 0, 1);
+}
+
+/* Path policy for the xattr calls; change: a set or a remove. */
+static int
+xattr_allowed(struct sn_fs *fs, struct inode *in, enum policy_op op, char *path,
+    size_t len)
+{
+	if (path_of(fs, in, path, len) < 0) {
+		path[0] = '\0';
+		return 0;
+	}
+	if (policy_op_changes(op))
+		return allow_change(fs, op, path, 0);
+	if (fs->ws->path_rules || !(fs->perms & PERM_READ_FILE))
+		return allow_read(fs, op, path);
+	return 0;
+}
+
 /*
  * Extended attributes go through /proc/self/fd/N of the O_PATH descriptor
  * (the *xattr calls do not take O_PATH descriptors).  Symlinks carry no
@@ -1303,6 +1860,16 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 	int r;
 
 	CHECK_CALLER(req);
+	{
+		char xpath[PATHBUF];
+
+		r = xattr_allowed(fs, in, POLICY_OP_SETXATTR, xpath,
+		    sizeof(xpath));
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = xattr_begin(fs, in, pp, sizeof(pp));
 	if (r == -ENOTSUP)
 		r = -EPERM;
@@ -1312,8 +1879,10 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 	}
 	r = setxattr(pp, name, value, size, flags) < 0 ? errno : 0;
 	inode_put_fd(fs->itab, in);
-	if (r == 0)
+	if (r == 0) {
 		changed_inode(fs, in, FILE_WAIT_MS);
+		r = -record_xattr(fs, in, "setxattr", name);
+	}
 	fuse_reply_err(req, r);
 }
 
@@ -1327,6 +1896,16 @@ op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	int r;
 
 	CHECK_CALLER(req);
+	{
+		char xpath[PATHBUF];
+
+		r = xattr_allowed(fs, in, POLICY_OP_GETXATTR, xpath,
+		    sizeof(xpath));
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = xattr_begin(fs, in, pp, sizeof(pp));
 	if (r == -ENOTSUP)
 		r = -ENODATA;
@@ -1364,6 +1943,16 @@ op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	int r;
 
 	CHECK_CALLER(req);
+	{
+		char xpath[PATHBUF];
+
+		r = xattr_allowed(fs, in, POLICY_OP_LISTXATTR, xpath,
+		    sizeof(xpath));
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = xattr_begin(fs, in, pp, sizeof(pp));
 	if (r == -ENOTSUP) {
 		if (size == 0)
@@ -1405,6 +1994,16 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int r;
 
 	CHECK_CALLER(req);
+	{
+		char xpath[PATHBUF];
+
+		r = xattr_allowed(fs, in, POLICY_OP_REMOVEXATTR, xpath,
+		    sizeof(xpath));
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = xattr_begin(fs, in, pp, sizeof(pp));
 	if (r == -ENOTSUP)
 		r = -ENODATA;
@@ -1414,8 +2013,10 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	}
 	r = removexattr(pp, name) < 0 ? errno : 0;
 	inode_put_fd(fs->itab, in);
-	if (r == 0)
+	if (r == 0) {
 		changed_inode(fs, in, FILE_WAIT_MS);
+		r = -record_xattr(fs, in, "removexattr", name);
+	}
 	fuse_reply_err(req, r);
 }
 
@@ -1450,11 +2051,31 @@ op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 {
 	struct sn_fs *fs = req_fs(req);
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
-	int r;
+	char path[PATHBUF];
+	struct stat st;
+	off_t oldsize = 0;
+	int r = 0,
+	    grow = !(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE));
 
+	if (path_of(fs, h->in, path, sizeof(path)) == 0) {
+		r = allow_change(fs, POLICY_OP_WRITE, path, 0);
+		if (r == 0 && grow && fs->ws->limits &&
+		    fstat(h->fd, &st) == 0) {
+			oldsize = st.st_size;
+			r = allow_size(fs, path, oldsize, off + len);
+		}
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = fallocate(h->fd, mode, off, len) < 0 ? errno : 0;
-	if (r == 0)
-		h->written = 1, changed_inode(fs, h->in, 0);
+	if (r == 0) {
+		if (grow && fs->ws->quota && off + len > oldsize)
+			account(fs, (long long)(off + len - oldsize));
+		h->written = 1;
+		changed_inode(fs, h->in, 0);
+	}
 	fuse_reply_err(req, r);
 }
 
@@ -1475,13 +2096,31 @@ op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	struct fh *hi = (struct fh *)(uintptr_t)fi_in->fh;
 	struct fh *ho = (struct fh *)(uintptr_t)fi_out->fh;
 	loff_t oi = off_in, oo = off_out;
+	char path[PATHBUF];
+	struct stat st;
+	off_t oldsize = 0;
 	ssize_t n;
+	int r = 0;
 
+	if (path_of(fs, ho->in, path, sizeof(path)) == 0) {
+		r = allow_change(fs, POLICY_OP_WRITE, path, 0);
+		if (r == 0 && fs->ws->limits && fstat(ho->fd, &st) == 0) {
+			oldsize = st.st_size;
+			r = allow_size(fs, path, oldsize, off_out + (off_t)len);
+		}
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	n = copy_file_range(hi->fd, &oi, ho->fd, &oo, len, (unsigned)flags);
 	if (n < 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}
+	if (fs->ws->quota && off_out + n > oldsize)
+		account(fs, (long long)(off_out + n - oldsize));
+	ho->bytes += n;
 	ho->written = 1;
 	changed_inode(fs, ho->in, 0);
 	fuse_reply_write(req, (size_t)n);

@@ -17,6 +17,25 @@
 #include "fs/inode.h"
 
 struct fsgroup;
+struct policy;
+struct audit;
+struct lock_table;
+
+/*
+ * What every view of one workspace enforces and records (owned by the
+ * workspace_fs of view.c).  Immutable after creation but for used.
+ */
+struct fs_ws {
+	char *id;                 /* workspace id */
+	struct policy *policy;    /* never NULL (may hold no rule) */
+	int path_rules;           /* policy has deny/readonly rules */
+	unsigned chaos;           /* chaos scopes (0: off) */
+	struct audit *audit;      /* NULL: no state dir, nothing recorded */
+	struct lock_table *locks; /* NULL: no state dir, no locks */
+	int limits;               /* max_file_size or quota set */
+	int quota;                /* quota set */
+	_Atomic long long used;   /* bytes held (only with quota) */
+};
 
 struct sn_fs {
 	/* immutable after view_new() */
@@ -33,6 +52,9 @@ struct sn_fs {
 	size_t n_allowed_uids;
 	int can_chown; /* we run as root: give files to callers */
 	char *name, *workspace, *agent, *role;
+	struct fs_ws *ws; /* the workspace's enforcement (shared) */
+	unsigned perms;   /* the role's permissions (policy.h) */
+	_Atomic unsigned long long chaos_ctr; /* per-view chaos counter */
 	/* membership in group->views, protected by the group's mutex */
 	struct sn_fs *gnext;
 };

@@ -22,8 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include "core/audit.h"
+#include "core/config.h"
 #include "core/err.h"
+#include "core/lock.h"
 #include "core/log.h"
+#include "core/policy.h"
 #include "fs/fs.h"
 #include "fs/view.h"
 
@@ -36,6 +42,8 @@
  */
 struct workspace_fs {
 	struct fsgroup *group;
+	struct fs_ws ws;
+	const struct sn_config *cfg;
 	int lockfd; /* the claim, or -1 */
 	dev_t dev;  /* the root it claims */
 	ino_t ino;
@@ -56,6 +64,10 @@ struct view {
 };
 
 static __thread char fuse_last_error[256];
+
+static int errf(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int mkdirs(const char *path);
 
 /*
  * Custom I/O on /dev/fuse, only to negotiate FUSE_HANDLE_KILLPRIV_V2,
@@ -147,7 +159,8 @@ fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
 	if (level <= FUSE_LOG_ERR) {
-		size_t k = n < sizeof(fuse_last_error) ? n :
+		size_t k = n < sizeof(fuse_last_error) ?
+		    n :
 		    sizeof(fuse_last_error) - 1;
 
 		memcpy(fuse_last_error, msg, k);
@@ -167,8 +180,102 @@ view_log_init(void)
 	fuse_set_log_func(fuse_log_to_ours);
 }
 
+/* Bytes held by regular files under dirfd (for the quota), at start. */
+static long long
+tree_bytes(int dfd, int depth)
+{
+	struct dirent *de;
+	long long sum = 0;
+	DIR *d;
+	int fd;
+
+	if (depth > 4096)
+		return 0;
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			sum += st.st_size;
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0) {
+				sum += tree_bytes(sub, depth + 1);
+				close(sub);
+			}
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+static int
+open_audit(struct workspace_fs *w, const struct workspace_opts *o, char *err,
+    size_t errlen)
+{
+	unsigned char key[AUDIT_KEY_LEN];
+	char *keypath = NULL, *db = NULL, *head = NULL, *dir;
+	int r;
+
+	if (o->cfg != NULL && o->cfg->audit_key_file != NULL)
+		keypath = strdup(o->cfg->audit_key_file);
+	else if (audit_key_default_path(o->state_dir, &keypath) < 0)
+		keypath = NULL;
+	if (keypath == NULL)
+		return errf(err, errlen, SN_EINVAL,
+		    "state dir %s: no audit key path", o->state_dir);
+	r = audit_key_load_or_create(keypath, key);
+	if (r < 0) {
+		errf(err, errlen, r, "audit key %s: %s", keypath, err_str(r));
+		free(keypath);
+		return r;
+	}
+	free(keypath);
+	r = audit_workspace_paths(o->state_dir, o->id, &db, &head);
+	if (r == 0) {
+		dir = strdup(db);
+		if (dir != NULL && strrchr(dir, '/') != NULL) {
+			char *slash = strrchr(dir, '/');
+
+			*slash = '\0';
+			r = mkdirs(dir);
+		}
+		free(dir);
+	}
+	if (r == 0)
+		r = audit_open(db, head, key, sizeof(key),
+		    o->wcfg != NULL && o->wcfg->audit_fail_open, &w->ws.audit);
+	explicit_bzero(key, sizeof(key));
+	if (r < 0) {
+		errf(err, errlen, r, "workspace %s: audit trail %s: %s", o->id,
+		    db != NULL ? db : "?", err_str(r));
+		goto out;
+	}
+	r = lock_table_open(db, &w->ws.locks);
+	if (r < 0)
+		errf(err, errlen, r, "workspace %s: lock table: %s", o->id,
+		    err_str(r));
+out:
+	free(db);
+	free(head);
+	return r;
+}
+
 int
-workspace_fs_new(struct workspace_fs **out)
+workspace_fs_open(const struct workspace_opts *o, struct workspace_fs **out,
+    char *err, size_t errlen)
 {
 	struct workspace_fs *w;
 	int r;
@@ -176,15 +283,46 @@ workspace_fs_new(struct workspace_fs **out)
 	*out = NULL;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
-		return SN_ENOMEM;
+		return errf(err, errlen, SN_ENOMEM, "out of memory");
 	w->lockfd = -1;
+	w->cfg = o->cfg;
+	w->ws.id = strdup(o->id != NULL ? o->id : "local");
+	if (w->ws.id == NULL) {
+		r = errf(err, errlen, SN_ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = policy_new(o->cfg, o->wcfg, &w->ws.policy, err, errlen);
+	if (r < 0)
+		goto fail;
+	w->ws.path_rules = policy_has_path_rules(w->ws.policy);
+	w->ws.chaos = policy_chaos_enabled(w->ws.policy) & POLICY_CHAOS_FS;
+	if (o->wcfg != NULL) {
+		w->ws.quota = o->wcfg->quota > 0;
+		w->ws.limits = w->ws.quota || o->wcfg->max_file_size > 0;
+	}
+	if (w->ws.quota && o->root != NULL) {
+		int fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			atomic_store(&w->ws.used, tree_bytes(fd, 0));
+			close(fd);
+		}
+	}
+	if (o->state_dir != NULL) {
+		r = open_audit(w, o, err, errlen);
+		if (r < 0)
+			goto fail;
+	}
 	r = fsgroup_new(&w->group);
 	if (r < 0) {
-		free(w);
-		return r;
+		errf(err, errlen, r, "%s", err_str(r));
+		goto fail;
 	}
 	*out = w;
 	return 0;
+fail:
+	workspace_fs_free(w);
+	return r;
 }
 
 void
@@ -193,9 +331,35 @@ workspace_fs_free(struct workspace_fs *w)
 	if (w == NULL)
 		return;
 	fsgroup_free(w->group);
+	lock_table_close(w->ws.locks);
+	audit_close(w->ws.audit);
+	policy_free(w->ws.policy);
+	free(w->ws.id);
 	if (w->lockfd >= 0)
 		close(w->lockfd);
 	free(w);
+}
+
+/* mkdir -p, 0700 for what it creates. */
+static int
+mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path), i;
+
+	if (n == 0 || n >= sizeof(buf))
+		return SN_ERANGE;
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return SN_ESYS;
+		if (i < n)
+			buf[i] = '/';
+	}
+	return 0;
 }
 
 static int
@@ -413,6 +577,16 @@ view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
 			v->fs.root_mnt_id = sx.stx_mnt_id;
 	}
 	v->fs.group = w->group;
+	v->fs.ws = &w->ws;
+	r = policy_role_perms(w->cfg, o->role != NULL ? o->role : "Dev",
+	    &v->fs.perms);
+	if (r < 0) {
+		close(rootfd);
+		r = errf(err, errlen, SN_EINVAL, "view %s: unknown role %s",
+		    o->name != NULL ? o->name : "-", o->role);
+		free(v);
+		return r;
+	}
 	v->fs.timeout = o->cache_timeout;
 	v->fs.external_writers = o->external_writers;
 	if (o->external_writers && v->fs.timeout > 1)

@@ -37,7 +37,25 @@ struct view_opts {
 	int debug; /* libfuse request tracing */
 };
 
-int workspace_fs_new(struct workspace_fs **out /* OUT */);
+struct sn_config;
+struct sn_cfg_workspace;
+
+struct workspace_opts {
+	const char *id;                      /* workspace id */
+	const char *root;                    /* backing directory */
+	const struct sn_config *cfg;         /* NULL: built-in roles only */
+	const struct sn_cfg_workspace *wcfg; /* NULL: no rules, no limits */
+	const char *state_dir;               /* NULL: no audit, no locks */
+};
+
+/*
+ * The shared state of one workspace's views: its policy, its audit trail
+ * (<state_dir>/workspaces/<id>/workspace.db, chained with the key of
+ * [server] audit_key_file or <state_dir>.audit-key, created if missing)
+ * and its lock table.  cfg must outlive the workspace_fs.
+ */
+int workspace_fs_open(const struct workspace_opts *o,
+    struct workspace_fs **out /* OUT */, char *err, size_t errlen);
 void workspace_fs_free(struct workspace_fs *w);
 
 /*

@@ -175,8 +175,13 @@ RC=0
 ERR=$(timeout 20 bash -c '"$@" 2>&1 | cat; exit "${PIPESTATUS[0]}"' _ \
     "${WRAP[@]}" "$SN_SENTINEL" mount "$ROOT" "$MNT") || RC=$?
 if [ "$RC" -eq 124 ]; then
-	fail "sentinel mount returns while its output is read from a pipe" \
-	    "no EOF on the pipe after 20 s: the daemon keeps stdout/stderr open"
+	if [ -n "$SN_TEST_WRAPPER" ]; then
+		# valgrind keeps its own copy of stderr for its reports
+		note "no EOF on the pipe after 20 s (expected under $SN_TEST_WRAPPER)"
+	else
+		fail "sentinel mount returns while its output is read from a pipe" \
+		    "no EOF on the pipe after 20 s: the daemon keeps stdout/stderr open"
+	fi
 	RC=0
 fi
 expect_eq "sentinel mount returns 0" 0 "$RC${ERR:+ ($ERR)}"
@@ -191,7 +196,7 @@ if [ "$RC" -eq 0 ]; then
 	expect_eq "and serving" hello "$(cat "$MNT/hello" 2>&1)"
 	echo written >"$MNT/via-daemon"
 	expect_eq "writes reach ROOT" written "$(cat "$ROOT/via-daemon")"
-	dpid=$(sn_procs_with_arg "$MNT" | head -n 1)
+	dpid=$(sn_procs_with_arg "$MNT" | sed -n 1p)
 	if [ -n "$dpid" ]; then
 		ok "the daemon runs (pid $dpid)"
 		kill -TERM "$dpid"
@@ -215,7 +220,7 @@ fi
 
 sn mount "$ROOT" "$MNT"
 expect_eq "sentinel mount (daemon) again" 0 "$RC${ERR:+ ($ERR)}"
-dpid=$(sn_procs_with_arg "$MNT" | head -n 1)
+dpid=$(sn_procs_with_arg "$MNT" | sed -n 1p)
 sn umount "$MNT"
 expect_eq "sentinel umount: exit 0" 0 "$RC${ERR:+ ($ERR)}"
 check_fails "unmounted" sn_is_mounted "$MNT"

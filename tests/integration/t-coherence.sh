@@ -189,11 +189,48 @@ sn_stop "$serve_pid"
 rm -rf "${ROOT:?}"/*
 
 section "two 'sentinel mount' processes of one ROOT"
+# Either the second process is refused (one process serves a workspace,
+# unless it declares external writers), or the two are coherent.
 sn_mount "$ROOT" "$SN_TMP/a"
-sn_mount "$ROOT" "$SN_TMP/b"
-coherence "$SN_TMP/a" "$SN_TMP/b"
-sn_umount "$SN_TMP/a"
-sn_umount "$SN_TMP/b"
+read -r -a WRAP <<<"$SN_TEST_WRAPPER"
+rc=0
+err=$(timeout 60 "${WRAP[@]}" "$SN_SENTINEL" mount "$ROOT" "$SN_TMP/b" 2>&1 </dev/null) || rc=$?
+if [ "$rc" -eq 0 ] && sn_is_mounted "$SN_TMP/b"; then
+	SN__MOUNTS+=("$SN_TMP/b")
+	note "a second process may serve the same ROOT: it must be coherent"
+	coherence "$SN_TMP/a" "$SN_TMP/b"
+	check "unmount the second process's view" fusermount3 -u "$SN_TMP/b"
+	sn_umount "$SN_TMP/a"
+else
+	if [ "$rc" -eq 1 ] && [ -n "$err" ]; then
+		ok "a second process for the same ROOT is refused: $err"
+	else
+		fail "a second process for the same ROOT: refused (exit 1) or served" \
+		    "exit $rc" "$err"
+	fi
+	check_fails "nothing mounted by the refused process" sn_is_mounted "$SN_TMP/b"
+	expect_eq "the first view still serves" "" "$(ls -A "$SN_TMP/a" 2>&1)"
+	sn_umount "$SN_TMP/a"
+
+	section "two 'sentinel mount --external-writers' processes of one ROOT"
+	sn_mount --external-writers "$ROOT" "$SN_TMP/a"
+	sn_mount --external-writers "$ROOT" "$SN_TMP/b"
+	set +e
+	echo one >"$SN_TMP/a/p1"
+	eventually 3 "B sees a file A created" one cat "$SN_TMP/b/p1"
+	printf 'two, longer' >"$SN_TMP/a/p1"
+	eventually 3 "B sees A's overwrite with another size" "two, longer" cat "$SN_TMP/b/p1"
+	chmod 600 "$SN_TMP/a/p1"
+	eventually 3 "B sees A's chmod" 600 mode "$SN_TMP/b/p1"
+	mv "$SN_TMP/a/p1" "$SN_TMP/a/p2"
+	eventually 3 "B: the old name goes" no exists "$SN_TMP/b/p1"
+	eventually 3 "B: the new name comes" "two, longer" cat "$SN_TMP/b/p2"
+	rm "$SN_TMP/a/p2"
+	eventually 3 "B sees A's unlink" no exists "$SN_TMP/b/p2"
+	set -e
+	sn_umount "$SN_TMP/a"
+	sn_umount "$SN_TMP/b"
+fi
 
 # external SECONDS VIEW: changes in ROOT are seen through VIEW in time
 external() {

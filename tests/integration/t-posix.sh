@@ -472,8 +472,8 @@ check "flock: exclusive excludes, unlock releases, shared coexist" "$PO" flock "
 check "POSIX locks: a conflicting F_SETLK fails, F_GETLK names the holder" "$PO" posix-lock "$MNT/lk"
 check "OFD locks conflict between two open file descriptions" "$PO" ofd-lock "$MNT/lk"
 check "flock(1) -n against a held lock fails" bash -c "
-	flock -x -o '$MNT/lk' sleep 3 & h=\$!
-	for i in \$(seq 100); do flock -n -x '$MNT/lk' true || { kill \$h; wait; exit 0; }; sleep 0.02; done
+	( exec 8>>'$MNT/lk'; flock -x 8; exec sleep 30 ) & h=\$!
+	for i in \$(seq 500); do flock -n -x '$MNT/lk' true || { kill \$h; wait; exit 0; }; sleep 0.02; done
 	kill \$h; wait; exit 1"
 
 section "special files"

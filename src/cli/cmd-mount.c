@@ -133,8 +133,8 @@ cmd_mount_exec(int argc, char **argv)
 		O_LOGLVL,
 		O_LOGFILE
 	};
-	static const struct option opts[] = { { "foreground", no_argument, NULL,
-		                                  'f' },
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
 		{ "agent", required_argument, NULL, O_AGENT },
 		{ "workspace", required_argument, NULL, O_WS },
 		{ "config", required_argument, NULL, O_CONFIG },
@@ -142,7 +142,9 @@ cmd_mount_exec(int argc, char **argv)
 		{ "external-writers", no_argument, NULL, O_EXT },
 		{ "log-level", required_argument, NULL, O_LOGLVL },
 		{ "log-file", required_argument, NULL, O_LOGFILE },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct mount_args a;
 	struct sn_config *cfg = NULL;
 	struct workspace_fs *w = NULL;

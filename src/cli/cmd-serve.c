@@ -77,12 +77,14 @@ static int
 cmd_serve_exec(int argc, char **argv)
 {
 	enum { O_CONFIG = 256, O_STATE, O_LOGLVL, O_LOGFILE };
-	static const struct option opts[] = { { "config", required_argument,
-		                                  NULL, O_CONFIG },
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, O_CONFIG },
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "log-level", required_argument, NULL, O_LOGLVL },
 		{ "log-file", required_argument, NULL, O_LOGFILE },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *config = NULL, *state_opt = NULL, *log_file = NULL;
 	const char *state_dir;
 	struct sn_config *cfg = NULL;

@@ -11,20 +11,28 @@
 
 #include "cli/cmd.h"
 #include "cli/util.h"
+#include "core/config.h"
 
 static const char umount_help[] =
     "Unmount a view that `sentinel mount` made.  The daemon serving it\n"
     "exits with status 0.  Works without privilege through fusermount3.\n\n"
     "Options:\n"
-    "  -z, --lazy   detach even if files are still open in the view\n"
-    "  -h, --help   show this help\n";
+    "  -z, --lazy         detach even if files are still open in the view\n"
+    "  --config FILE      accepted like every local command (checked)\n"
+    "  --state-dir DIR    accepted like every local command (unused)\n"
+    "  -h, --help         show this help\n";
 
 static int
 cmd_umount_exec(int argc, char **argv)
 {
-	static const struct option opts[] = { { "lazy", no_argument, NULL,
-		                                  'z' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	enum { O_CONFIG = 256, O_STATE };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "lazy", no_argument, NULL, 'z' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *mp;
 	struct statx sx;
 	int c, lazy = 0, st;
@@ -34,6 +42,18 @@ cmd_umount_exec(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+zh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'z': lazy = 1; break;
+		case O_CONFIG: {
+			struct sn_config *cfg = NULL;
+			char err[1024];
+
+			if (config_load(optarg, &cfg, err, sizeof(err)) < 0) {
+				cli_error("%s", err);
+				return 1;
+			}
+			config_free(cfg);
+			break;
+		}
+		case O_STATE: break;
 		case 'h': cmd_print_help(&cmd_umount_entry); return 0;
 		default:
 			return cmd_usage_error(&cmd_umount_entry, "bad option");

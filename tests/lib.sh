@@ -148,6 +148,12 @@ skip() {
 	printf 'ok %d - %s # SKIP %s\n' "$SN__N" "$(sn__short "$1")" "${2:-}"
 }
 
+# known_gap DESC ISSUE-NOTE: a check the current code is known not to pass,
+# kept visible (reported as a skip) until the gap named is closed.
+known_gap() {
+	skip "$1" "known gap: ${2:-}"
+}
+
 # The whole test is skipped (exit 77).
 sn_skip_all() {
 	printf '1..0 # SKIP %s: %s\n' "$SN_NAME" "$*"

@@ -159,16 +159,29 @@ prepare_file(const char *path, int create)
 	struct stat st;
 	int fd;
 
-	fd = open(path,
-	    O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
-	if (fd < 0)
-		return errno == ENOENT ? SN_ENOENT : SN_ESYS;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return SN_EINVAL;
+	/*
+	 * Never open() and close() an existing database here: closing any
+	 * descriptor of a file drops every POSIX lock the process holds on
+	 * it, including SQLite's of another connection of this process (the
+	 * audit writer's, when the lock table opens the same file), and a
+	 * reader elsewhere would then take itself for the last connection
+	 * and delete the live WAL.
+	 */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return SN_EINVAL;
+		if ((st.st_mode & 077) != 0 && st.st_uid == geteuid())
+			(void)chmod(path, 0600);
+		return 0;
 	}
-	if ((st.st_mode & 077) != 0 && st.st_uid == geteuid())
-		(void)fchmod(fd, 0600);
+	if (errno != ENOENT)
+		return SN_ESYS;
+	if (!create)
+		return SN_ENOENT;
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL,
+	    0600);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : SN_ESYS;
 	close(fd);
 	return 0;
 }

@@ -239,6 +239,31 @@ allow_read(struct sn_fs *fs, enum policy_op op, const char *path)
 }
 
 /*
+ * Is path locked by another agent?  A write lease is given back when its
+ * handle is released, and RELEASE reaches us just after the holder's last
+ * close(2) returned (it is not waited for): so a conflict with a lease is
+ * looked at again for up to LEASE_GRACE_MS before it counts, and an agent
+ * that opens right after the other's close never sees a spurious EBUSY.
+ */
+#define LEASE_GRACE_MS 200
+
+static int
+lock_busy(struct sn_fs *fs, const char *path, int subtree,
+    struct lock_info *li)
+{
+	int waited = 0;
+
+	while (lock_check(fs->ws->locks, path, fs->agent, subtree, li) ==
+	    SN_EBUSY) {
+		if (!li->lease || waited >= LEASE_GRACE_MS)
+			return 1;
+		usleep(5000);
+		waited += 5;
+	}
+	return 0;
+}
+
+/*
  * May this agent make this change to path now?  Role and path policy,
  * then chaos (a fault instead of the change), then the locks of other
  * agents, then the health of the audit trail.  0 or -errno, recorded.
@@ -266,9 +291,7 @@ allow_change(struct sn_fs *fs, enum policy_op op, const char *path, int subtree)
 			return r;
 		}
 	}
-	if (fs->ws->locks != NULL &&
-	    lock_check(fs->ws->locks, path, fs->agent, subtree, &li) ==
-	        SN_EBUSY) {
+	if (fs->ws->locks != NULL && lock_busy(fs, path, subtree, &li)) {
 		snprintf(rbuf, sizeof(rbuf), "lock:%llu held by %s",
 		    (unsigned long long)li.id, li.holder);
 		return denied(fs, op, path, NULL, -EBUSY, rbuf);
@@ -296,6 +319,28 @@ failed(struct sn_fs *fs, enum policy_op op, const char *path, const char *path2,
 	    NULL, 0, 0, 0);
 }
 
+/*
+ * A symlink that gets a new name (rename, link) must still point inside
+ * the root from there (symlinks = inside): its target is relative to the
+ * directory it lives in.  dirfd/name: where the link is now.
+ */
+static int
+allow_symlink_move(struct sn_fs *fs, int dirfd, const char *name,
+    const char *newpath, enum policy_op op)
+{
+	char target[PATH_MAX + 1];
+	const char *rule;
+	ssize_t n;
+	int r;
+
+	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0; /* not a symlink any more: nothing to check */
+	target[n] = '\0';
+	r = policy_symlink_target_ok(fs->ws->policy, newpath, target, &rule);
+	return r < 0 ? denied(fs, op, newpath, target, r, rule) : 0;
+}
+
 /* Take this agent's implicit write lease on path (held by fh). */
 static int
 lease_take(struct sn_fs *fs, struct fh *h, const char *path)
@@ -303,17 +348,22 @@ lease_take(struct sn_fs *fs, struct fh *h, const char *path)
 	struct lock_info li;
 	char rbuf[LOCK_HOLDER_MAX + 64];
 
+	int waited;
+
 	if (fs->ws->locks == NULL || h->lease != 0)
 		return 0;
-	if (lock_lease_acquire(fs->ws->locks, path, fs->agent, &h->lease,
-	        &li) == SN_EBUSY) {
-		snprintf(rbuf, sizeof(rbuf), "lock:%llu held by %s",
-		    (unsigned long long)li.id, li.holder);
-		h->lease = 0;
-		return denied(fs, POLICY_OP_OPEN_WRITE, path, NULL, -EBUSY,
-		    rbuf);
+	for (waited = 0;; waited += 5) {
+		if (lock_lease_acquire(fs->ws->locks, path, fs->agent,
+		        &h->lease, &li) != SN_EBUSY)
+			return 0;
+		if (!li.lease || waited >= LEASE_GRACE_MS)
+			break;
+		usleep(5000); /* see lock_busy() */
 	}
-	return 0;
+	snprintf(rbuf, sizeof(rbuf), "lock:%llu held by %s",
+	    (unsigned long long)li.id, li.holder);
+	h->lease = 0;
+	return denied(fs, POLICY_OP_OPEN_WRITE, path, NULL, -EBUSY, rbuf);
 }
 
 static void
@@ -1014,7 +1064,7 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 	struct inode *nparent = fs_inode(fs, npino);
 	struct inode *victim;
 	char from[PATHBUF], to[PATHBUF];
-	struct stat sst, tst;
+	struct stat sst = { 0 }, tst = { 0 };
 	const char *rule;
 	off_t freed = 0;
 	int pfd = -1, npfd = -1, r, last = 0, sdir = 0, tdir = 0;
@@ -1051,6 +1101,11 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 		    &rule);
 	if (r < 0)
 		r = denied(fs, POLICY_OP_RENAME_FROM, from, to, r, rule);
+	if (r == 0 && S_ISLNK(sst.st_mode))
+		r = allow_symlink_move(fs, pfd, name, to, POLICY_OP_RENAME_TO);
+	if (r == 0 && (flags & RENAME_EXCHANGE) && S_ISLNK(tst.st_mode))
+		r = allow_symlink_move(fs, npfd, newname, from,
+		    POLICY_OP_RENAME_TO);
 	if (r == 0)
 		r = allow_change(fs, POLICY_OP_RENAME_FROM, from, sdir);
 	if (r == 0)
@@ -1119,6 +1174,11 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino, const char *newname)
 	if (r < 0)
 		goto err;
 	r = inode_get_fd(fs->itab, in, &fd);
+	if (r == 0 && S_ISLNK(in->type) &&
+	    (r = allow_symlink_move(fs, fd, "", to, POLICY_OP_LINK_TO)) < 0) {
+		inode_put_fd(fs->itab, in);
+		goto err;
+	}
 	if (r < 0)
 		goto err;
 	r = inode_get_fd(fs->itab, nparent, &npfd);
@@ -1513,12 +1573,11 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		changed_inode(fs, h->in, FILE_WAIT_MS);
 	}
 	/*
-	 * close(2) waits for this FLUSH, not for RELEASE: give the write
-	 * lease back and record the bytes now, so another agent that opens
-	 * the file right after the close never meets a stale lease.
+	 * close(2) waits for this FLUSH: record the bytes written so far.
+	 * The write lease stays until RELEASE (the description may live on
+	 * in a dup'd or inherited descriptor); see lock_busy().
 	 */
 	report_bytes(fs, h, 1);
-	lease_drop(fs, h);
 	fuse_reply_err(req, r);
 }
 

@@ -248,8 +248,7 @@ allow_read(struct sn_fs *fs, enum policy_op op, const char *path)
 #define LEASE_GRACE_MS 200
 
 static int
-lock_busy(struct sn_fs *fs, const char *path, int subtree,
-    struct lock_info *li)
+lock_busy(struct sn_fs *fs, const char *path, int subtree, struct lock_info *li)
 {
 	int waited = 0;
 

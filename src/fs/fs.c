@@ -48,6 +48,7 @@
 #define FILE_WAIT_MS 5000 /* bound on flush/fsync/setattr's wait */
 
 struct fh {
+	struct fs_handle h; /* first */
 	int fd;
 	struct inode *in;
 	int written;     /* since the last flush: tell the other views */
@@ -57,6 +58,7 @@ struct fh {
 };
 
 struct dh {
+	struct fs_handle h; /* first */
 	struct inode *in; /* the directory (the kernel holds it while open) */
 	DIR *dp;          /* opened at the first readdir: NULL until then */
 	struct dirent *entry;
@@ -1226,8 +1228,55 @@ open_flags(struct sn_fs *fs, int flags)
 	return flags | O_CLOEXEC;
 }
 
+static unsigned
+hshard(const void *p)
+{
+	return (unsigned)(((uintptr_t)p >> 4) % FS_HSHARDS);
+}
+
+static void
+handle_add(struct sn_fs *fs, struct fs_handle *h, int kind)
+{
+	unsigned i = hshard(h);
+
+	h->kind = kind;
+	pthread_mutex_lock(&fs->hm[i]);
+	h->prev = NULL;
+	h->next = fs->hl[i];
+	if (h->next != NULL)
+		h->next->prev = h;
+	fs->hl[i] = h;
+	pthread_mutex_unlock(&fs->hm[i]);
+}
+
+static void
+handle_del(struct sn_fs *fs, struct fs_handle *h)
+{
+	unsigned i = hshard(h);
+
+	pthread_mutex_lock(&fs->hm[i]);
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else
+		fs->hl[i] = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->hm[i]);
+}
+
+void
+fs_handles_init(struct sn_fs *fs)
+{
+	unsigned i;
+
+	for (i = 0; i < FS_HSHARDS; i++) {
+		pthread_mutex_init(&fs->hm[i], NULL);
+		fs->hl[i] = NULL;
+	}
+}
+
 static int
-fh_new(int fd, struct inode *in, struct fuse_file_info *fi)
+fh_new(struct sn_fs *fs, int fd, struct inode *in, struct fuse_file_info *fi)
 {
 	struct fh *h = calloc(1, sizeof(*h));
 
@@ -1235,6 +1284,7 @@ fh_new(int fd, struct inode *in, struct fuse_file_info *fi)
 		return -ENOMEM;
 	h->fd = fd;
 	h->in = in;
+	handle_add(fs, &h->h, FS_H_FILE);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
 }
@@ -1244,6 +1294,7 @@ static void lease_drop(struct sn_fs *fs, struct fh *h);
 static void
 fh_free(struct sn_fs *fs, struct fh *h)
 {
+	handle_del(fs, &h->h);
 	lease_drop(fs, h);
 	inode_opened(fs->itab, h->in, -1);
 	close(h->fd);
@@ -1294,7 +1345,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	    do_getattr(fs, in, NULL, &st) == 0)
 		oldsize = st.st_size;
 	r = inode_open(fs->itab, in, open_flags(fs, fi->flags), &fd);
-	if (r == 0 && (r = fh_new(fd, in, fi)) < 0)
+	if (r == 0 && (r = fh_new(fs, fd, in, fi)) < 0)
 		close(fd);
 	if (r < 0) {
 		if (named)
@@ -1381,7 +1432,7 @@ do_tmpfile(fuse_req_t req, struct inode *parent, mode_t mode,
 	}
 	e.ino = fs_nodeid(fs, in);
 	(void)inode_pin(fs->itab, in); /* no name: never reopened by one */
-	r = fh_new(fd, in, fi);
+	r = fh_new(fs, fd, in, fi);
 	if (r < 0) {
 		close(fd);
 		inode_forget(fs->itab, in, 1);
@@ -1441,7 +1492,7 @@ op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	if (r == 0)
 		r = new_entry(fs, parent, pfd, name, &e);
 	if (r == 0)
-		r = fh_new(fd, fs_inode(fs, e.ino), fi);
+		r = fh_new(fs, fd, fs_inode(fs, e.ino), fi);
 	if (r < 0) {
 		close(fd);
 		if (made)
@@ -1632,13 +1683,16 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	d->in = fs_inode(fs, ino);
+	handle_add(fs, &d->h, FS_H_DIR);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (!fs->external_writers) {
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		handle_del(fs, &d->h);
 		free(d);
+	}
 }
 
 /* A readable descriptor of the directory (new; the caller closes it). */
@@ -1809,6 +1863,7 @@ op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
 
+	handle_del(req_fs(req), &d->h);
 	if (d->dp != NULL)
 		closedir(d->dp);
 	free(d);
@@ -2278,3 +2333,27 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.copy_file_range = op_copy_file_range,
 	.lseek = op_lseek,
 };
+
+void
+fs_handles_free(struct sn_fs *fs)
+{
+	unsigned i;
+
+	for (i = 0; i < FS_HSHARDS; i++) {
+		while (fs->hl[i] != NULL) {
+			struct fs_handle *h = fs->hl[i];
+
+			if (h->kind == FS_H_FILE) {
+				fh_free(fs, (struct fh *)h);
+			} else {
+				struct dh *d = (struct dh *)h;
+
+				handle_del(fs, h);
+				if (d->dp != NULL)
+					closedir(d->dp);
+				free(d);
+			}
+		}
+		pthread_mutex_destroy(&fs->hm[i]);
+	}
+}

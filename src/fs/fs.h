@@ -11,6 +11,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,6 +38,14 @@ struct fs_ws {
 	_Atomic long long used;   /* bytes held (only with quota) */
 };
 
+/* Open file and directory handles of a view, so teardown can free them. */
+#define FS_HSHARDS 16
+struct fs_handle {
+	struct fs_handle *prev, *next;
+	int kind; /* FS_H_FILE, FS_H_DIR */
+};
+enum { FS_H_FILE = 1, FS_H_DIR = 2 };
+
 struct sn_fs {
 	/* immutable after view_new() */
 	struct inode_table *itab;
@@ -55,11 +64,19 @@ struct sn_fs {
 	struct fs_ws *ws; /* the workspace's enforcement (shared) */
 	unsigned perms;   /* the role's permissions (policy.h) */
 	_Atomic unsigned long long chaos_ctr; /* per-view chaos counter */
+	/* handles the kernel has not released; hm[i] protects hl[i] */
+	pthread_mutex_t hm[FS_HSHARDS];
+	struct fs_handle *hl[FS_HSHARDS];
 	/* membership in group->views, protected by the group's mutex */
 	struct sn_fs *gnext;
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;
+
+/* Set up / tear down a view's handle registry; fs_handles_free() frees
+ * the handles the kernel never released (connection aborted). */
+void fs_handles_init(struct sn_fs *fs);
+void fs_handles_free(struct sn_fs *fs);
 
 /* Set by view.c's request reader: this thread's CREATE is an O_TMPFILE. */
 extern __thread int fs_tmpfile_request;

@@ -570,6 +570,7 @@ view_new(struct workspace_fs *w, const struct view_opts *o, struct view **out,
 	}
 	v->donefd[0] = v->donefd[1] = -1;
 	v->w = w;
+	fs_handles_init(&v->fs);
 	{
 		struct statx sx;
 
@@ -835,6 +836,7 @@ view_free(struct view *v)
 		fuse_session_unmount(v->fs.se);
 		fuse_session_destroy(v->fs.se);
 	}
+	fs_handles_free(&v->fs);
 	inode_table_free(v->fs.itab);
 	if (v->donefd[0] >= 0)
 		close(v->donefd[0]);

@@ -59,8 +59,8 @@ struct fh {
 
 struct dh {
 	struct fs_handle h; /* first */
-	struct inode *in; /* the directory (the kernel holds it while open) */
-	DIR *dp;          /* opened at the first readdir: NULL until then */
+	struct inode *in;   /* the directory (the kernel holds it while open) */
+	DIR *dp;            /* opened at the first readdir: NULL until then */
 	struct dirent *entry;
 	off_t offset;
 };

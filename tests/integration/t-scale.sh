@@ -13,10 +13,10 @@ export SN_TEST_TIMEOUT
 sn_require_fuse
 sn_tmp
 PO=$(sn_helper posix_ops)
-# under valgrind every request costs ~50x: the scale is shown by the plain
+# under valgrind every request costs ~100x: the scale is shown by the plain
 # run; the instrumented one checks the same paths on fewer files
 if [ -n "${SN_TEST_WRAPPER:-}" ]; then
-	N=${SN_BIG_FILES:-20000}
+	N=${SN_BIG_FILES:-3000}
 else
 	N=${SN_BIG_FILES:-200000}
 fi

@@ -342,6 +342,44 @@ allow_symlink_move(struct sn_fs *fs, int dirfd, const char *name,
 	return r < 0 ? denied(fs, op, newpath, target, r, rule) : 0;
 }
 
+/* The INODE_RULE_* bits of one name. */
+static unsigned
+path_rule_bits(struct sn_fs *fs, const char *path)
+{
+	struct policy_path pp;
+
+	policy_classify(fs->ws->policy, path, &pp);
+	return (pp.deny ? INODE_RULE_DENY : 0) |
+	    (pp.readonly ? INODE_RULE_RO : 0);
+}
+
+/*
+ * Rules follow names: a file with several names is covered by those of
+ * every name it was seen under in this view, and of every name it had at
+ * start (the link map).  0 or -errno (recorded).
+ */
+static int
+inode_allowed(struct sn_fs *fs, struct inode *in, enum policy_op op,
+    const char *path)
+{
+	unsigned bits;
+
+	if (!fs->ws->path_rules || in == inode_root(fs->itab))
+		return 0;
+	bits = inode_rules(fs->itab, in) |
+	    fs_linkmap_get(&fs->ws->links, in->dev, in->ino);
+	if (bits & INODE_RULE_DENY)
+		return denied(fs, op, path, NULL,
+		    op == POLICY_OP_LINK_FROM || op == POLICY_OP_RENAME_FROM ?
+		        -EACCES :
+		        -ENOENT,
+		    "deny:(another name of this file)");
+	if ((bits & INODE_RULE_RO) && policy_op_changes(op))
+		return denied(fs, op, path, NULL, -EROFS,
+		    "readonly:(another name of this file)");
+	return 0;
+}
+
 /* Take this agent's implicit write lease on path (held by fh). */
 static int
 lease_take(struct sn_fs *fs, struct fh *h, const char *path)
@@ -491,6 +529,13 @@ do_lookup(struct sn_fs *fs, struct inode *parent, const char *name,
 	r = inode_lookup(fs->itab, parent, name, &e->attr, -1, &in);
 	if (r < 0)
 		return r;
+	if (fs->ws->path_rules && e->attr.st_nlink > 1 &&
+	    !S_ISDIR(e->attr.st_mode)) {
+		char path[PATHBUF];
+
+		if (path_child(fs, parent, name, path, sizeof(path)) == 0)
+			inode_rules_add(fs->itab, in, path_rule_bits(fs, path));
+	}
 	e->ino = fs_nodeid(fs, in);
 	return 0;
 }
@@ -500,12 +545,11 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct fuse_entry_param e;
+	char path[PATHBUF];
 	int r;
 
 	CHECK_CALLER(req);
 	if (fs->ws->path_rules) {
-		char path[PATHBUF];
-
 		r = path_child(fs, fs_inode(fs, parent), name, path,
 		    sizeof(path));
 		if (r == 0)
@@ -516,6 +560,10 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		}
 	}
 	r = do_lookup(fs, fs_inode(fs, parent), name, &e);
+	if (r == 0 && e.ino != 0 && fs->ws->path_rules &&
+	    (r = inode_allowed(fs, fs_inode(fs, e.ino), POLICY_OP_LOOKUP,
+	         path)) < 0)
+		inode_forget(fs->itab, fs_inode(fs, e.ino), 1);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else if (e.ino == 0 && fs->external_writers)
@@ -575,7 +623,9 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		char path[PATHBUF];
 
 		if (path_of(fs, fs_inode(fs, ino), path, sizeof(path)) == 0 &&
-		    (r = allow_read(fs, POLICY_OP_STAT, path)) < 0) {
+		    ((r = allow_read(fs, POLICY_OP_STAT, path)) < 0 ||
+		        (r = inode_allowed(fs, fs_inode(fs, ino),
+		             POLICY_OP_STAT, path)) < 0)) {
 			fuse_reply_err(req, -r);
 			return;
 		}
@@ -721,6 +771,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	named = path_of(fs, in, path, sizeof(path)) == 0;
 	if (named) {
 		r = allow_change(fs, op, path, 0);
+		if (r == 0)
+			r = inode_allowed(fs, in, op, path);
 		if (r == 0 && (valid & FUSE_SET_ATTR_SIZE) && fs->ws->limits) {
 			if (do_getattr(fs, in, fi, &st) == 0)
 				oldsize = st.st_size;
@@ -1171,6 +1223,8 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino, const char *newname)
 	if (r == 0 && from[0] != '\0')
 		r = allow_change(fs, POLICY_OP_LINK_FROM, from, 0);
 	if (r == 0)
+		r = inode_allowed(fs, in, POLICY_OP_LINK_FROM, from);
+	if (r == 0)
 		r = allow_change(fs, POLICY_OP_LINK_TO, to, 0);
 	if (r < 0)
 		goto err;
@@ -1337,6 +1391,10 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = named ? allow_change(fs, POLICY_OP_OPEN_WRITE, path, 0) : 0;
 	else
 		r = named ? allow_read(fs, POLICY_OP_OPEN_READ, path) : 0;
+	if (r == 0 && named)
+		r = inode_allowed(fs, in,
+		    writable ? POLICY_OP_OPEN_WRITE : POLICY_OP_OPEN_READ,
+		    path);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -1808,6 +1866,17 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 			} else {
 				int r = do_lookup(fs, dir, name, &e);
 
+				if (r == 0 && e.ino != 0 &&
+				    fs->ws->path_rules &&
+				    (inode_rules(fs->itab,
+				         fs_inode(fs, e.ino)) |
+				        fs_linkmap_get(&fs->ws->links,
+				            e.attr.st_dev, e.attr.st_ino)) &
+				        INODE_RULE_DENY) {
+					inode_forget(fs->itab,
+					    fs_inode(fs, e.ino), 1);
+					r = -ENOENT;
+				}
 				if (r < 0 || e.ino == 0) {
 					/* gone, or on another mount: skip */
 					d->entry = NULL;
@@ -1935,11 +2004,15 @@ xattr_allowed(struct sn_fs *fs, struct inode *in, enum policy_op op, char *path,
 		path[0] = '\0';
 		return 0;
 	}
+	int r;
+
 	if (policy_op_changes(op))
-		return allow_change(fs, op, path, 0);
-	if (fs->ws->path_rules || !(fs->perms & PERM_READ_FILE))
-		return allow_read(fs, op, path);
-	return 0;
+		r = allow_change(fs, op, path, 0);
+	else if (fs->ws->path_rules || !(fs->perms & PERM_READ_FILE))
+		r = allow_read(fs, op, path);
+	else
+		r = 0;
+	return r < 0 ? r : inode_allowed(fs, in, op, path);
 }
 
 /*
@@ -2356,4 +2429,71 @@ fs_handles_free(struct sn_fs *fs)
 		}
 		pthread_mutex_destroy(&fs->hm[i]);
 	}
+}
+
+/* ---- the link map ------------------------------------------------------- */
+
+static size_t
+link_slot(const struct fs_linkmap *m, dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ULL ^ (uint64_t)dev;
+
+	return (size_t)(h ^ (h >> 31)) & (m->cap - 1);
+}
+
+int
+fs_linkmap_add(struct fs_linkmap *m, dev_t dev, ino_t ino, unsigned bits)
+{
+	size_t i;
+
+	if (bits == 0)
+		return 0;
+	if ((m->n + 1) * 2 > m->cap) {
+		struct fs_linkmap nm = { .cap = m->cap ? m->cap * 2 : 64 };
+
+		nm.e = calloc(nm.cap, sizeof(*nm.e));
+		if (nm.e == NULL)
+			return -ENOMEM;
+		for (i = 0; i < m->cap; i++)
+			if (m->e[i].bits != 0)
+				(void)fs_linkmap_add(&nm, m->e[i].dev,
+				    m->e[i].ino, m->e[i].bits);
+		free(m->e);
+		*m = nm;
+	}
+	for (i = link_slot(m, dev, ino);; i = (i + 1) & (m->cap - 1)) {
+		if (m->e[i].bits == 0) {
+			m->e[i].dev = dev;
+			m->e[i].ino = ino;
+			m->e[i].bits = bits;
+			m->n++;
+			return 0;
+		}
+		if (m->e[i].dev == dev && m->e[i].ino == ino) {
+			m->e[i].bits |= bits;
+			return 0;
+		}
+	}
+}
+
+unsigned
+fs_linkmap_get(const struct fs_linkmap *m, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	if (m->n == 0)
+		return 0;
+	for (i = link_slot(m, dev, ino); m->e[i].bits != 0;
+	     i = (i + 1) & (m->cap - 1))
+		if (m->e[i].dev == dev && m->e[i].ino == ino)
+			return m->e[i].bits;
+	return 0;
+}
+
+void
+fs_linkmap_free(struct fs_linkmap *m)
+{
+	free(m->e);
+	m->e = NULL;
+	m->cap = m->n = 0;
 }

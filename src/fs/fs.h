@@ -26,6 +26,17 @@ struct lock_table;
  * What every view of one workspace enforces and records (owned by the
  * workspace_fs of view.c).  Immutable after creation but for used.
  */
+/* (dev, ino) -> INODE_RULE_* of the names of multi-linked files at start. */
+struct fs_linkmap {
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+	struct fs_linkent {
+		dev_t dev;
+		ino_t ino;
+		unsigned bits; /* 0: empty slot */
+	} * e;
+};
+
 struct fs_ws {
 	char *id;                 /* workspace id */
 	struct policy *policy;    /* never NULL (may hold no rule) */
@@ -34,6 +45,7 @@ struct fs_ws {
 	struct audit *audit;      /* NULL: no state dir, nothing recorded */
 	struct lock_table *locks; /* NULL: no state dir, no locks */
 	int limits;               /* max_file_size or quota set */
+	struct fs_linkmap links;  /* read-only once serving */
 	int quota;                /* quota set */
 	_Atomic long long used;   /* bytes held (only with quota) */
 };
@@ -72,6 +84,11 @@ struct sn_fs {
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;
+
+/* The link map: add while building it, get while serving. */
+int fs_linkmap_add(struct fs_linkmap *m, dev_t dev, ino_t ino, unsigned bits);
+unsigned fs_linkmap_get(const struct fs_linkmap *m, dev_t dev, ino_t ino);
+void fs_linkmap_free(struct fs_linkmap *m);
 
 /* Set up / tear down a view's handle registry; fs_handles_free() frees
  * the handles the kernel never released (connection aborted). */

@@ -891,3 +891,31 @@ inode_path(struct inode_table *t, struct inode *in, char *buf, size_t len)
 	memmove(buf, buf + pos, n + 1);
 	return (int)n;
 }
+
+void
+inode_rules_add(struct inode_table *t, struct inode *in, unsigned bits)
+{
+	struct shard *s;
+
+	if (in == &t->root || bits == 0)
+		return;
+	s = shard_of(t, in);
+	pthread_mutex_lock(&s->m);
+	in->rules |= bits;
+	pthread_mutex_unlock(&s->m);
+}
+
+unsigned
+inode_rules(struct inode_table *t, struct inode *in)
+{
+	struct shard *s;
+	unsigned bits;
+
+	if (in == &t->root)
+		return 0;
+	s = shard_of(t, in);
+	pthread_mutex_lock(&s->m);
+	bits = in->rules;
+	pthread_mutex_unlock(&s->m);
+	return bits;
+}

@@ -50,9 +50,10 @@ struct inode {
 	int refs;
 	int fd;
 	int fd_users;
-	int pinned;   /* keep fd: no longer reachable by name */
-	int nopen;    /* open file handles */
-	int unhashed; /* dead: its (dev, ino) may name a new file */
+	int pinned;     /* keep fd: no longer reachable by name */
+	int nopen;      /* open file handles */
+	int unhashed;   /* dead: its (dev, ino) may name a new file */
+	unsigned rules; /* INODE_RULE_*: rules met under any of its names */
 	struct inode *parent;
 	char *name;
 	struct inode *hnext; /* hash chain, or the dead list (next) */
@@ -138,6 +139,15 @@ int inode_name(struct inode_table *t, struct inode *in,
  * -ENAMETOOLONG, or -ENOENT for an inode with no name (unlinked, tmpfile).
  */
 int inode_path(struct inode_table *t, struct inode *in, char *buf, size_t len);
+/*
+ * Path rules follow names; a file with several names (hard links) is
+ * covered by the rules of every name it was seen under.  These bits stick
+ * to the inode for as long as the view knows it.
+ */
+#define INODE_RULE_DENY 1u
+#define INODE_RULE_RO   2u
+void inode_rules_add(struct inode_table *t, struct inode *in, unsigned bits);
+unsigned inode_rules(struct inode_table *t, struct inode *in);
 /* 1 if in lost its last name through the view (see inode_dead). */
 int inode_is_dead(struct inode_table *t, struct inode *in);
 

@@ -221,6 +221,63 @@ tree_bytes(int dfd, int depth)
 	return sum;
 }
 
+/*
+ * The rules of a file with several names cover all of them: find, at
+ * start, every multi-linked file and the rules of each of its names (the
+ * view cannot know the names it is not asked for).  path holds the
+ * relative path of dfd (plen bytes) and has room for PATH_MAX * 8.
+ */
+static void
+scan_links(struct fs_ws *ws, int dfd, char *path, size_t plen, int depth)
+{
+	struct dirent *de;
+	struct policy_path pp;
+	DIR *d;
+	int fd;
+
+	if (depth > 4096)
+		return;
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name), len;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (plen + 1 + n + 1 > PATH_MAX * 8)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		len = plen;
+		if (len > 0)
+			path[len++] = '/';
+		memcpy(path + len, de->d_name, n + 1);
+		len += n;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0) {
+				scan_links(ws, sub, path, len, depth + 1);
+				close(sub);
+			}
+		} else if (st.st_nlink > 1) {
+			policy_classify(ws->policy, path, &pp);
+			(void)fs_linkmap_add(&ws->links, st.st_dev, st.st_ino,
+			    (pp.deny ? INODE_RULE_DENY : 0) |
+			        (pp.readonly ? INODE_RULE_RO : 0));
+		}
+		path[plen] = '\0';
+	}
+	closedir(d);
+}
+
 static int
 open_audit(struct workspace_fs *w, const struct workspace_opts *o, char *err,
     size_t errlen)
@@ -296,6 +353,18 @@ workspace_fs_open(const struct workspace_opts *o, struct workspace_fs **out,
 		goto fail;
 	w->ws.path_rules = policy_has_path_rules(w->ws.policy);
 	w->ws.chaos = policy_chaos_enabled(w->ws.policy) & POLICY_CHAOS_FS;
+	if (w->ws.path_rules && o->root != NULL) {
+		char *path = malloc(PATH_MAX * 8);
+		int fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (path != NULL && fd >= 0) {
+			path[0] = '\0';
+			scan_links(&w->ws, fd, path, 0, 0);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
 	if (o->wcfg != NULL) {
 		w->ws.quota = o->wcfg->quota > 0;
 		w->ws.limits = w->ws.quota || o->wcfg->max_file_size > 0;
@@ -334,6 +403,7 @@ workspace_fs_free(struct workspace_fs *w)
 	lock_table_close(w->ws.locks);
 	audit_close(w->ws.audit);
 	policy_free(w->ws.policy);
+	fs_linkmap_free(&w->ws.links);
 	free(w->ws.id);
 	if (w->lockfd >= 0)
 		close(w->lockfd);

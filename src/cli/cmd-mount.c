@@ -15,6 +15,7 @@
 #include "cli/cmd.h"
 #include "cli/util.h"
 #include "core/config.h"
+#include "core/dirs.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "fs/view.h"
@@ -226,7 +227,7 @@ cmd_mount_exec(int argc, char **argv)
 	a.vo.external_writers = a.ext_flag;
 	a.vo.name = a.vo.agent;
 	if (a.state_dir != NULL) {
-		int r = cli_mkdirs(a.state_dir, 0700);
+		int r = dirs_mkdir_p(a.state_dir, 0700);
 
 		if (r < 0) {
 			cli_error("state dir %s: %s", a.state_dir,

@@ -18,6 +18,7 @@
 #include "cli/cmd.h"
 #include "cli/util.h"
 #include "core/config.h"
+#include "core/dirs.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "fs/view.h"
@@ -140,7 +141,7 @@ cmd_serve_exec(int argc, char **argv)
 		goto out;
 	}
 	cli_raise_nofile();
-	r = cli_mkdirs(state_dir, 0700);
+	r = dirs_mkdir_p(state_dir, 0700);
 	if (r < 0) {
 		cli_error("state dir %s: %s", state_dir, strerror(-r));
 		goto out;
@@ -169,7 +170,7 @@ cmd_serve_exec(int argc, char **argv)
 				cli_error("state dir path too long");
 				goto out;
 			}
-			r = cli_mkdirs(path, 0700);
+			r = dirs_mkdir_p(path, 0700);
 			if (r < 0) {
 				cli_error("workspace %s: %s: %s", wc->id, path,
 				    strerror(-r));
@@ -183,11 +184,11 @@ cmd_serve_exec(int argc, char **argv)
 		}
 	}
 	if (demo) {
-		r = cli_mkdirs(ws[0].root, 0700);
+		r = dirs_mkdir_p(ws[0].root, 0700);
 		if (r == 0)
 			r = seed_demo(ws[0].root);
 		if (r == 0)
-			r = cli_mkdirs(DEMO_MOUNTPOINT, 0755);
+			r = dirs_mkdir_p(DEMO_MOUNTPOINT, 0755);
 		if (r < 0) {
 			cli_error("demo workspace: %s", strerror(-r));
 			goto out;

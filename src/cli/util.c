@@ -47,27 +47,6 @@ cli_raise_nofile(void)
 	}
 }
 
-int
-cli_mkdirs(const char *path, unsigned mode)
-{
-	char buf[4096];
-	size_t n = strlen(path), i;
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
-			return -errno;
-		if (i < n)
-			buf[i] = '/';
-	}
-	return 0;
-}
-
 void
 cli_daemonize(void)
 {

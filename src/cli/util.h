@@ -14,9 +14,6 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Raise the soft open-file limit to the hard one. */
 void cli_raise_nofile(void);
 
-/* mkdir -p with mode for the directories it creates; 0 or -errno. */
-int cli_mkdirs(const char *path, unsigned mode);
-
 /*
  * Fork; the parent waits until the child calls cli_daemon_ready() (exit
  * 0) or cli_daemon_fail() (prints the child's message, exit 1).  Returns

@@ -1983,18 +1983,6 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &sv);
 }
 
-/* The event of an xattr change (the attribute's name as path2). */
-static int
-record_xattr(struct sn_fs *fs, struct inode *in, const char *op,
-    const char *name)
-{
-	char path[PATHBUF];
-
-	if (path_of(fs, in, path, sizeof(path)) < 0)
-		path[0] = '\0';
-	return record(fs, op, path, name, AUDIT_RES_OK, 0, NULL, 0, 0, 1);
-}
-
 /* Path policy for the xattr calls; change: a set or a remove. */
 static int
 xattr_allowed(struct sn_fs *fs, struct inode *in, enum policy_op op, char *path,
@@ -2042,19 +2030,14 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 {
 	struct sn_fs *fs = req_fs(req);
 	struct inode *in = fs_inode(fs, ino);
-	char pp[64];
+	char pp[64], xpath[PATHBUF];
 	int r;
 
 	CHECK_CALLER(req);
-	{
-		char xpath[PATHBUF];
-
-		r = xattr_allowed(fs, in, POLICY_OP_SETXATTR, xpath,
-		    sizeof(xpath));
-		if (r < 0) {
-			fuse_reply_err(req, -r);
-			return;
-		}
+	r = xattr_allowed(fs, in, POLICY_OP_SETXATTR, xpath, sizeof(xpath));
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
 	}
 	r = xattr_begin(fs, in, pp, sizeof(pp));
 	if (r == -ENOTSUP)
@@ -2067,7 +2050,9 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 	inode_put_fd(fs->itab, in);
 	if (r == 0) {
 		changed_inode(fs, in, FILE_WAIT_MS);
-		r = -record_xattr(fs, in, "setxattr", name);
+		/* the attribute's name as path2 */
+		r = -record(fs, "setxattr", xpath, name, AUDIT_RES_OK, 0, NULL,
+		    0, 0, 1);
 	}
 	fuse_reply_err(req, r);
 }
@@ -2176,19 +2161,14 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct sn_fs *fs = req_fs(req);
 	struct inode *in = fs_inode(fs, ino);
-	char pp[64];
+	char pp[64], xpath[PATHBUF];
 	int r;
 
 	CHECK_CALLER(req);
-	{
-		char xpath[PATHBUF];
-
-		r = xattr_allowed(fs, in, POLICY_OP_REMOVEXATTR, xpath,
-		    sizeof(xpath));
-		if (r < 0) {
-			fuse_reply_err(req, -r);
-			return;
-		}
+	r = xattr_allowed(fs, in, POLICY_OP_REMOVEXATTR, xpath, sizeof(xpath));
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
 	}
 	r = xattr_begin(fs, in, pp, sizeof(pp));
 	if (r == -ENOTSUP)
@@ -2201,7 +2181,9 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	inode_put_fd(fs->itab, in);
 	if (r == 0) {
 		changed_inode(fs, in, FILE_WAIT_MS);
-		r = -record_xattr(fs, in, "removexattr", name);
+		/* the attribute's name as path2 */
+		r = -record(fs, "removexattr", xpath, name, AUDIT_RES_OK, 0,
+		    NULL, 0, 0, 1);
 	}
 	fuse_reply_err(req, r);
 }

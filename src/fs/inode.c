@@ -552,6 +552,34 @@ inode_forget(struct inode_table *t, struct inode *in, uint64_t n)
 		inode_unref(t, in);
 }
 
+/*
+ * in has no descriptor: take what reopening it by name needs, a copy of
+ * its name and a reference on in and on its parent (the caller drops
+ * both and frees the name).  Called with the shard mutex of in held;
+ * returns with it released.  A name with '/' (an O_TMPFILE's) is never
+ * opened.
+ */
+static int
+take_name(struct inode_table *t, struct shard *s, struct inode *in,
+    struct inode **parent, char **name)
+{
+	*parent = in->parent;
+	*name = NULL;
+	if (*parent == NULL || in->name == NULL || strchr(in->name, '/')) {
+		pthread_mutex_unlock(&s->m);
+		return -ESTALE;
+	}
+	*name = strdup(in->name);
+	if (*name == NULL) {
+		pthread_mutex_unlock(&s->m);
+		return -ENOMEM;
+	}
+	in->refs++;
+	pthread_mutex_unlock(&s->m);
+	ref_get(t, *parent);
+	return 0;
+}
+
 int
 inode_get_fd(struct inode_table *t, struct inode *in, int *fdp)
 {
@@ -579,19 +607,9 @@ inode_get_fd(struct inode_table *t, struct inode *in, int *fdp)
 		pthread_mutex_unlock(&s->m);
 		return 0;
 	}
-	parent = in->parent;
-	if (parent == NULL || in->name == NULL || strchr(in->name, '/')) {
-		pthread_mutex_unlock(&s->m);
-		return -ESTALE;
-	}
-	name = strdup(in->name);
-	if (name == NULL) {
-		pthread_mutex_unlock(&s->m);
-		return -ENOMEM;
-	}
-	in->refs++;
-	pthread_mutex_unlock(&s->m);
-	ref_get(t, parent);
+	r = take_name(t, s, in, &parent, &name);
+	if (r < 0)
+		return r;
 
 	r = inode_get_fd(t, parent, &pfd);
 	if (r < 0)
@@ -772,19 +790,9 @@ inode_open(struct inode_table *t, struct inode *in, int flags, int *fdp)
 		*fdp = fd;
 		return r;
 	}
-	parent = in->parent;
-	if (parent == NULL || in->name == NULL || strchr(in->name, '/')) {
-		pthread_mutex_unlock(&s->m);
-		return -ESTALE;
-	}
-	name = strdup(in->name);
-	if (name == NULL) {
-		pthread_mutex_unlock(&s->m);
-		return -ENOMEM;
-	}
-	in->refs++;
-	pthread_mutex_unlock(&s->m);
-	ref_get(t, parent);
+	r = take_name(t, s, in, &parent, &name);
+	if (r < 0)
+		return r;
 	r = inode_get_fd(t, parent, &pfd);
 	if (r == 0) {
 		/* never truncate before the identity is known */

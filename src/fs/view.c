@@ -26,6 +26,7 @@
 
 #include "core/audit.h"
 #include "core/config.h"
+#include "core/dirs.h"
 #include "core/err.h"
 #include "core/lock.h"
 #include "core/log.h"
@@ -67,7 +68,6 @@ static __thread char fuse_last_error[256];
 
 static int errf(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static int mkdirs(const char *path);
 
 /*
  * Custom I/O on /dev/fuse, only to negotiate FUSE_HANDLE_KILLPRIV_V2,
@@ -180,55 +180,24 @@ view_log_init(void)
 	fuse_set_log_func(fuse_log_to_ours);
 }
 
-/* Bytes held by regular files under dirfd (for the quota), at start. */
-static long long
-tree_bytes(int dfd, int depth)
-{
-	struct dirent *de;
-	long long sum = 0;
-	DIR *d;
-	int fd;
-
-	if (depth > 4096)
-		return 0;
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISREG(st.st_mode)) {
-			sum += st.st_size;
-		} else if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd(d), de->d_name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub >= 0) {
-				sum += tree_bytes(sub, depth + 1);
-				close(sub);
-			}
-		}
-	}
-	closedir(d);
-	return sum;
-}
-
 /*
- * The rules of a file with several names cover all of them: find, at
- * start, every multi-linked file and the rules of each of its names (the
- * view cannot know the names it is not asked for).  path holds the
- * relative path of dfd (plen bytes) and has room for PATH_MAX * 8.
+ * One walk of the root at start, for what the workspace needs of it: the
+ * bytes its regular files hold (the quota), and the rules of every name
+ * of each multi-linked file (rules cover all the names of a file; a view
+ * cannot know the names it is not asked for).  path holds the relative
+ * path of dfd (plen bytes) and has room for SCAN_PATH_MAX.
  */
+#define SCAN_PATH_MAX (PATH_MAX * 8)
+
+struct scan {
+	struct fs_ws *ws;
+	int links;       /* fill ws->links */
+	long long bytes; /* sum of regular files' sizes */
+	char path[SCAN_PATH_MAX];
+};
+
 static void
-scan_links(struct fs_ws *ws, int dfd, char *path, size_t plen, int depth)
+scan_root(struct scan *sc, int dfd, size_t plen, int depth)
 {
 	struct dirent *de;
 	struct policy_path pp;
@@ -244,36 +213,39 @@ scan_links(struct fs_ws *ws, int dfd, char *path, size_t plen, int depth)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name), len;
+		size_t n = strlen(de->d_name), len = plen;
 		struct stat st;
 
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (plen + 1 + n + 1 > PATH_MAX * 8)
+		if (plen + 1 + n + 1 > SCAN_PATH_MAX ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		len = plen;
 		if (len > 0)
-			path[len++] = '/';
-		memcpy(path + len, de->d_name, n + 1);
+			sc->path[len++] = '/';
+		memcpy(sc->path + len, de->d_name, n + 1);
 		len += n;
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd(d), de->d_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (sub >= 0) {
-				scan_links(ws, sub, path, len, depth + 1);
+				scan_root(sc, sub, len, depth + 1);
 				close(sub);
 			}
-		} else if (st.st_nlink > 1) {
-			policy_classify(ws->policy, path, &pp);
-			(void)fs_linkmap_add(&ws->links, st.st_dev, st.st_ino,
-			    (pp.deny ? INODE_RULE_DENY : 0) |
-			        (pp.readonly ? INODE_RULE_RO : 0));
+		} else {
+			if (S_ISREG(st.st_mode))
+				sc->bytes += st.st_size;
+			if (sc->links && st.st_nlink > 1) {
+				policy_classify(sc->ws->policy, sc->path, &pp);
+				(void)fs_linkmap_add(&sc->ws->links, st.st_dev,
+				    st.st_ino,
+				    (pp.deny ? INODE_RULE_DENY : 0) |
+				        (pp.readonly ? INODE_RULE_RO : 0));
+			}
 		}
-		path[plen] = '\0';
+		sc->path[plen] = '\0';
 	}
 	closedir(d);
 }
@@ -307,7 +279,7 @@ open_audit(struct workspace_fs *w, const struct workspace_opts *o, char *err,
 			char *slash = strrchr(dir, '/');
 
 			*slash = '\0';
-			r = mkdirs(dir);
+			r = dirs_mkdir_p(dir, 0700) < 0 ? SN_ESYS : 0;
 		}
 		free(dir);
 	}
@@ -353,29 +325,23 @@ workspace_fs_open(const struct workspace_opts *o, struct workspace_fs **out,
 		goto fail;
 	w->ws.path_rules = policy_has_path_rules(w->ws.policy);
 	w->ws.chaos = policy_chaos_enabled(w->ws.policy) & POLICY_CHAOS_FS;
-	if (w->ws.path_rules && o->root != NULL) {
-		char *path = malloc(PATH_MAX * 8);
-		int fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (path != NULL && fd >= 0) {
-			path[0] = '\0';
-			scan_links(&w->ws, fd, path, 0, 0);
-		}
-		if (fd >= 0)
-			close(fd);
-		free(path);
-	}
 	if (o->wcfg != NULL) {
 		w->ws.quota = o->wcfg->quota > 0;
 		w->ws.limits = w->ws.quota || o->wcfg->max_file_size > 0;
 	}
-	if (w->ws.quota && o->root != NULL) {
+	if ((w->ws.path_rules || w->ws.quota) && o->root != NULL) {
+		struct scan *sc = calloc(1, sizeof(*sc));
 		int fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (fd >= 0) {
-			atomic_store(&w->ws.used, tree_bytes(fd, 0));
-			close(fd);
+		if (sc != NULL && fd >= 0) {
+			sc->ws = &w->ws;
+			sc->links = w->ws.path_rules;
+			scan_root(sc, fd, 0, 0);
+			atomic_store(&w->ws.used, sc->bytes);
 		}
+		if (fd >= 0)
+			close(fd);
+		free(sc);
 	}
 	if (o->state_dir != NULL) {
 		r = open_audit(w, o, err, errlen);
@@ -408,28 +374,6 @@ workspace_fs_free(struct workspace_fs *w)
 	if (w->lockfd >= 0)
 		close(w->lockfd);
 	free(w);
-}
-
-/* mkdir -p, 0700 for what it creates. */
-static int
-mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path), i;
-
-	if (n == 0 || n >= sizeof(buf))
-		return SN_ERANGE;
-	memcpy(buf, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return SN_ESYS;
-		if (i < n)
-			buf[i] = '/';
-	}
-	return 0;
 }
 
 static int

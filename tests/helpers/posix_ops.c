@@ -1688,7 +1688,9 @@ child_flock(const char *path, int how)
 		return 3;
 	r = flock(fd, how | LOCK_NB);
 	if (r == 0)
+		/* cppcheck-suppress resourceLeak ; the lock lives until exit */
 		return 0;
+	/* cppcheck-suppress resourceLeak ; the lock lives until exit */
 	return errno == EWOULDBLOCK ? 1 : 2;
 }
 
@@ -1762,8 +1764,10 @@ child_posix(const char *path, off_t start, off_t len, pid_t holder)
 	fl.l_len = len;
 	if (holder > 0) {
 		if (fcntl(fd, F_GETLK, &fl) < 0)
+			/* cppcheck-suppress resourceLeak ; the lock lives until exit */
 			return 4;
 		if (fl.l_type != F_WRLCK || fl.l_pid != holder)
+			/* cppcheck-suppress resourceLeak ; the lock lives until exit */
 			return 5;
 		fl.l_type = F_WRLCK;
 		fl.l_whence = SEEK_SET;
@@ -1771,7 +1775,9 @@ child_posix(const char *path, off_t start, off_t len, pid_t holder)
 		fl.l_len = len;
 	}
 	if (fcntl(fd, F_SETLK, &fl) == 0)
+		/* cppcheck-suppress resourceLeak ; the lock lives until exit */
 		return 0;
+	/* cppcheck-suppress resourceLeak ; the lock lives until exit */
 	return (errno == EAGAIN || errno == EACCES) ? 1 : 2;
 }
 

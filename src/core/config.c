@@ -22,6 +22,7 @@
  */
 #include <sys/types.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -45,6 +46,7 @@
 #define UID_MAXV  ((unsigned long long)(uid_t)-1 - 1)
 #define BOOL_RULE "true/false, yes/no, on/off, 1/0"
 #define ID_RULE   "[A-Za-z0-9._-]{1,64}, not \".\" or \"..\""
+#define ADDR_RULE "IPV4:PORT, [IPV6]:PORT or localhost:PORT"
 #define SIZE_RULE \
 	"a number of bytes, with an optional unit K, M, G, T or KiB, MiB, " \
 	"GiB, TiB"
@@ -57,6 +59,7 @@ enum sect {
 	SEC_FS,
 	SEC_ROLE,
 	SEC_CHAOS,
+	SEC_API,
 	SEC_COUNT_
 };
 enum vtype {
@@ -71,7 +74,9 @@ enum vtype {
 	V_RATE,  /* double: config_parse_rate() */
 	V_ENUM,  /* int: the value of one of words[] */
 	V_FLAGS, /* unsigned: a list of words[], OR'ed; none twice */
-	V_PERMS  /* unsigned: a list of permissions (policy.h); none twice */
+	V_PERMS, /* unsigned: a list of permissions (policy.h); none twice */
+	V_IDS,   /* struct sn_strlist: a list of ids */
+	V_ADDR   /* char *: "HOST:PORT" (config_parse_addr()) or "off" */
 };
 
 #define K_REQUIRED 0x1 /* must be set in every section of its kind */
@@ -87,6 +92,7 @@ static const struct {
 	[SEC_FS] = { "fs", 0 },
 	[SEC_ROLE] = { "role", 1 },
 	[SEC_CHAOS] = { "chaos", 0 },
+	[SEC_API] = { "api", 0 },
 };
 
 /* The words of a V_ENUM or V_FLAGS key; ends with { NULL, 0 }. */
@@ -149,6 +155,25 @@ enum {
 	K_ERRORS,
 	K_SEED,
 	K_SCOPE,
+	K_VIEWS_DIR,
+	K_AGENTS,
+	K_UID,
+	K_GID,
+	K_LISTEN,
+	K_CERT,
+	K_KEY,
+	K_CLIENT_CA,
+	K_CRL,
+	K_OPS_LISTEN,
+	K_PLAIN_LISTEN,
+	K_TOKEN_FILE,
+	K_PLAIN_AGENT,
+	K_PLAIN_ROLE,
+	K_MAX_BODY,
+	K_MAX_CONNS,
+	K_PER_IP,
+	K_API_THREADS,
+	K_TIMEOUT,
 	K_COUNT_
 };
 
@@ -158,6 +183,7 @@ enum {
 #define FS(f)    offsetof(struct sn_cfg_fs, f)
 #define ROLE(f)  offsetof(struct sn_cfg_role, f)
 #define CHAOS(f) offsetof(struct sn_cfg_chaos, f)
+#define API(f)   offsetof(struct sn_cfg_api, f)
 #define REQ      K_REQUIRED
 #define LIST     K_LIST
 #define U64MAX   0xffffffffffffffffULL
@@ -225,6 +251,46 @@ static const struct keydef keys[K_COUNT_] = {
 	    CHAOS(seed), 0, NULL },
 	[K_SCOPE] = { SEC_CHAOS, "scope", V_FLAGS, LIST, 0, 0, "fs",
 	    CHAOS(scope), 0, chaos_scope_words },
+
+	[K_VIEWS_DIR] = { SEC_SERVER, "views_dir", V_PATH, 0, 0, 0, NULL,
+	    SRV(views_dir), 0, NULL },
+	[K_AGENTS] = { SEC_WORKSPACE, "agents", V_IDS, LIST, 0, 0, NULL,
+	    WSP(agents), 0, NULL },
+	[K_UID] = { SEC_WORKSPACE, "uid", V_UINT, 0, 0, UID_MAXV, NULL,
+	    WSP(uid), 0, NULL },
+	[K_GID] = { SEC_WORKSPACE, "gid", V_UINT, 0, 0, UID_MAXV, NULL,
+	    WSP(gid), 0, NULL },
+
+	[K_LISTEN] = { SEC_API, "listen", V_ADDR, 0, 0, 0, "127.0.0.1:8443",
+	    API(listen), 0, NULL },
+	[K_CERT] = { SEC_API, "cert", V_PATH, 0, 0, 0, NULL,
+	    API(cert), 0, NULL },
+	[K_KEY] = { SEC_API, "key", V_PATH, 0, 0, 0, NULL,
+	    API(key), 0, NULL },
+	[K_CLIENT_CA] = { SEC_API, "client_ca", V_PATH, 0, 0, 0, NULL,
+	    API(client_ca), 0, NULL },
+	[K_CRL] = { SEC_API, "crl", V_PATH, 0, 0, 0, NULL,
+	    API(crl), 0, NULL },
+	[K_OPS_LISTEN] = { SEC_API, "ops_listen", V_ADDR, 0, 0, 0,
+	    "127.0.0.1:9090", API(ops_listen), 0, NULL },
+	[K_PLAIN_LISTEN] = { SEC_API, "plain_listen", V_ADDR, 0, 0, 0, "off",
+	    API(plain_listen), 0, NULL },
+	[K_TOKEN_FILE] = { SEC_API, "token_file", V_PATH, 0, 0, 0, NULL,
+	    API(token_file), 0, NULL },
+	[K_PLAIN_AGENT] = { SEC_API, "plain_agent", V_ID, 0, 0, 0, NULL,
+	    API(plain_agent), 0, NULL },
+	[K_PLAIN_ROLE] = { SEC_API, "plain_role", V_ID, 0, 0, 0, "Dev",
+	    API(plain_role), 0, NULL },
+	[K_MAX_BODY] = { SEC_API, "max_body", V_SIZE, 0, 0, 0, "32M",
+	    API(max_body), 0, NULL },
+	[K_MAX_CONNS] = { SEC_API, "max_connections", V_UINT, 0, 1, 16384,
+	    "1024", API(max_connections), 0, NULL },
+	[K_PER_IP] = { SEC_API, "per_ip", V_UINT, 0, 1, 16384, "256",
+	    API(per_ip), 0, NULL },
+	[K_API_THREADS] = { SEC_API, "threads", V_UINT, 0, 1, 256, "8",
+	    API(threads), 0, NULL },
+	[K_TIMEOUT] = { SEC_API, "timeout", V_UINT, 0, 1, 86400, "120",
+	    API(timeout), 0, NULL },
 };
 /* clang-format on */
 
@@ -743,6 +809,19 @@ set_globs(const struct keydef *k, char *base, const char *v, char *why,
 			goto out;
 		}
 		added++;
+		if (k->type == V_IDS) {
+			if (!config_valid_id(nv[l->n + added - 1])) {
+				show(q, sizeof(q), e, n);
+				snprintf(why, whylen,
+				    "\"%s\" is not a valid id (%s)", q,
+				    ID_RULE);
+				rc = SN_EINVAL;
+				goto out;
+			}
+			if (*end == '\0')
+				break;
+			continue;
+		}
 		rc = glob_compile(nv[l->n + added - 1], &g, gerr, sizeof(gerr));
 		glob_free(g);
 		if (rc == SN_ENOMEM)
@@ -878,7 +957,22 @@ set_value(const struct keydef *k, void *basep, const char *v, char *why,
 			*(unsigned *)(void *)(base + k->off) = (unsigned)u;
 		return 0;
 	case V_UIDS: return set_uids(k, base, v, why, whylen);
-	case V_GLOBS: return set_globs(k, base, v, why, whylen);
+	case V_GLOBS:
+	case V_IDS: return set_globs(k, base, v, why, whylen);
+	case V_ADDR:
+		if (strcmp(v, "off") != 0 &&
+		    config_parse_addr(v, NULL, 0, NULL) != 0) {
+			snprintf(why, whylen,
+			    "\"%s\" is not an address (%s, or off)", q,
+			    ADDR_RULE);
+			return SN_EINVAL;
+		}
+		if ((dup = strdup(v)) == NULL)
+			return SN_ENOMEM;
+		sp = (char **)(void *)(base + k->off);
+		free(*sp);
+		*sp = dup;
+		return 0;
 	case V_FLAGS:
 	case V_PERMS: return set_words(k, base, v, why, whylen);
 	case V_SIZE:
@@ -1042,6 +1136,7 @@ unnamed_base(struct sn_config *cfg, enum sect sect)
 	case SEC_SERVER: return cfg;
 	case SEC_FS: return &cfg->fs;
 	case SEC_CHAOS: return &cfg->chaos;
+	case SEC_API: return &cfg->api;
 	default: return NULL;
 	}
 }
@@ -1128,6 +1223,7 @@ new_section(struct parser *p, enum sect sect, const char *name, size_t namelen,
 		if ((id = ws[s->idx].id = xstrndup(name, namelen)) == NULL)
 			return nomem(p);
 		ws[s->idx].line = line;
+		ws[s->idx].uid = ws[s->idx].gid = SN_CFG_NO_ID;
 		base = &ws[s->idx];
 	} else if (sect == SEC_VIEW) {
 		if ((views = grow(cfg->views, &p->capviews, cfg->n_views + 1,
@@ -1152,6 +1248,8 @@ new_section(struct parser *p, enum sect sect, const char *name, size_t namelen,
 		roles[s->idx].line = line;
 		base = &roles[s->idx];
 	}
+	if (sect == SEC_API)
+		cfg->api.enabled = 1;
 	p->nsecs++;
 
 	memset(&e, 0, sizeof(e));
@@ -1296,6 +1394,53 @@ parse_line(struct parser *p, const char *s, size_t n, unsigned line)
  * Whole-file rules: views name known workspaces and roles, mountpoints
  * are unique; list defaults of the unnamed sections that never came.
  */
+/* The line of [api] key k, or of the [api] header, or 0. */
+static unsigned
+api_line(const struct parser *p, int k)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsecs; i++)
+		if (p->secs[i].sect == SEC_API)
+			return p->secs[i].keyline[k] != 0 ?
+			    p->secs[i].keyline[k] :
+			    p->secs[i].line;
+	return 0;
+}
+
+/* Rules across [api] keys. */
+static int
+check_api(struct parser *p)
+{
+	const struct sn_cfg_api *a = &p->cfg->api;
+	char host[256];
+
+	if (!a->enabled)
+		return 0;
+	if (strcmp(a->listen, "off") != 0 &&
+	    (a->cert == NULL || a->key == NULL || a->client_ca == NULL))
+		return fail(p, api_line(p, K_LISTEN), "[api]",
+		    "cert, key and client_ca are required unless listen = off");
+	if (strcmp(a->plain_listen, "off") == 0) {
+		if (a->token_file != NULL || a->plain_agent != NULL)
+			return fail(p, api_line(p, K_TOKEN_FILE), "[api]",
+			    "token_file and plain_agent belong to plain_listen, "
+			    "which is off");
+		return 0;
+	}
+	if (config_parse_addr(a->plain_listen, host, sizeof(host), NULL) != 0 ||
+	    !config_addr_loopback(host))
+		return fail(p, api_line(p, K_PLAIN_LISTEN),
+		    "[api] plain_listen",
+		    "a plain HTTP listener must be on a loopback address "
+		    "(127.0.0.0/8, [::1], localhost)");
+	if (a->token_file == NULL || a->plain_agent == NULL)
+		return fail(p, api_line(p, K_PLAIN_LISTEN),
+		    "[api] plain_listen",
+		    "needs token_file (the bearer token) and plain_agent");
+	return 0;
+}
+
 static int
 finish(struct parser *p)
 {
@@ -1309,6 +1454,8 @@ finish(struct parser *p)
 	int rc, sect;
 
 	if ((rc = section_end(p)) != 0)
+		return rc;
+	if ((rc = check_api(p)) != 0)
 		return rc;
 	for (sect = 0; sect < SEC_COUNT_; sect++) {
 		if (sections[sect].named ||
@@ -1393,7 +1540,8 @@ config_parse(const char *text, size_t len, const char *name,
 	    (p.cfg->path = strdup(name)) == NULL ||
 	    apply_defaults(SEC_SERVER, p.cfg, 0, NULL) != 0 ||
 	    apply_defaults(SEC_FS, &p.cfg->fs, 0, NULL) != 0 ||
-	    apply_defaults(SEC_CHAOS, &p.cfg->chaos, 0, NULL) != 0) {
+	    apply_defaults(SEC_CHAOS, &p.cfg->chaos, 0, NULL) != 0 ||
+	    apply_defaults(SEC_API, &p.cfg->api, 0, NULL) != 0) {
 		rc = nomem(&p);
 		goto out;
 	}
@@ -1494,6 +1642,78 @@ out:
 /* ---- the rest of the interface ---------------------------------------- */
 
 int
+config_parse_addr(const char *s, char *host, size_t hostlen, unsigned *port)
+{
+	const char *colon, *h;
+	unsigned char buf[16];
+	unsigned long long u;
+	char tmp[64];
+	size_t n;
+
+	if (s == NULL)
+		return SN_EINVAL;
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (colon == NULL)
+			return SN_EINVAL;
+		h = s + 1;
+		n = (size_t)(colon - h);
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return SN_EINVAL;
+		h = s;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= sizeof(tmp))
+		return SN_EINVAL;
+	memcpy(tmp, h, n);
+	tmp[n] = '\0';
+	if (strcmp(tmp, "localhost") != 0 &&
+	    inet_pton(s[0] == '[' ? AF_INET6 : AF_INET, tmp, buf) != 1)
+		return SN_EINVAL;
+	if (config_parse_uint(colon + 1, 1, 65535, &u) != 0)
+		return SN_EINVAL;
+	if (host != NULL) {
+		if (hostlen <= n)
+			return SN_ERANGE;
+		memcpy(host, tmp, n + 1);
+	}
+	if (port != NULL)
+		*port = (unsigned)u;
+	return 0;
+}
+
+int
+config_addr_loopback(const char *host)
+{
+	unsigned char b[16];
+	static const unsigned char v6lo[16] = { [15] = 1 };
+
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, b) == 1)
+		return b[0] == 127;
+	if (inet_pton(AF_INET6, host, b) == 1)
+		return memcmp(b, v6lo, 16) == 0;
+	return 0;
+}
+
+/* *out = a + b, malloc'd.  0 or SN_ENOMEM. */
+static int
+pathcat(char **out, const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na > SIZE_MAX - nb - 1 || (*out = malloc(na + nb + 1)) == NULL)
+		return SN_ENOMEM;
+	memcpy(*out, a, na);
+	memcpy(*out + na, b, nb + 1);
+	return 0;
+}
+
+int
 config_demo(const char *state_dir, const char *mountpoint,
     struct sn_config **out)
 {
@@ -1517,7 +1737,17 @@ config_demo(const char *state_dir, const char *mountpoint,
 	    (cfg->state_dir = strdup(state_dir)) == NULL ||
 	    apply_defaults(SEC_FS, &cfg->fs, 0, NULL) != 0 ||
 	    apply_defaults(SEC_CHAOS, &cfg->chaos, 0, NULL) != 0 ||
-	    apply_defaults(SEC_CHAOS, &cfg->chaos, 1, NULL) != 0)
+	    apply_defaults(SEC_CHAOS, &cfg->chaos, 1, NULL) != 0 ||
+	    apply_defaults(SEC_API, &cfg->api, 0, NULL) != 0 ||
+	    apply_defaults(SEC_API, &cfg->api, 1, NULL) != 0)
+		goto out;
+	/* the API on loopback, with the development PKI serve makes */
+	cfg->api.enabled = 1;
+	if (pathcat(&cfg->api.cert, state_dir, "/pki/server.pem") != 0 ||
+	    pathcat(&cfg->api.key, state_dir, "/pki/server.key") != 0 ||
+	    pathcat(&cfg->api.client_ca, state_dir, "/pki/ca.pem") != 0 ||
+	    pathcat(&cfg->api.crl, state_dir, "/pki/crl.pem") != 0 ||
+	    pathcat(&cfg->views_dir, state_dir, "/views") != 0)
 		goto out;
 
 	if ((cfg->workspaces = calloc(1, sizeof(*ws))) == NULL)
@@ -1530,9 +1760,13 @@ config_demo(const char *state_dir, const char *mountpoint,
 		goto out;
 	memcpy(ws->root, state_dir, n);
 	memcpy(ws->root + n, tail, sizeof(tail));
+	ws->uid = ws->gid = SN_CFG_NO_ID;
 	if ((ws->id = strdup("demo")) == NULL ||
-	    apply_defaults(SEC_WORKSPACE, ws, 0, NULL) != 0)
+	    apply_defaults(SEC_WORKSPACE, ws, 0, NULL) != 0 ||
+	    (ws->agents.v = calloc(1, sizeof(char *))) == NULL ||
+	    (ws->agents.v[0] = strdup("dev")) == NULL)
 		goto out;
+	ws->agents.n = 1;
 
 	if ((cfg->views = calloc(1, sizeof(*v))) == NULL)
 		goto out;
@@ -1577,6 +1811,7 @@ config_free(struct sn_config *cfg)
 		free(cfg->workspaces[i].root);
 		strlist_free(&cfg->workspaces[i].deny);
 		strlist_free(&cfg->workspaces[i].readonly);
+		strlist_free(&cfg->workspaces[i].agents);
 	}
 	free(cfg->workspaces);
 	for (i = 0; i < cfg->n_views; i++) {
@@ -1594,6 +1829,17 @@ config_free(struct sn_config *cfg)
 	free(cfg->path);
 	free(cfg->state_dir);
 	free(cfg->audit_key_file);
+	free(cfg->views_dir);
+	free(cfg->api.listen);
+	free(cfg->api.cert);
+	free(cfg->api.key);
+	free(cfg->api.client_ca);
+	free(cfg->api.crl);
+	free(cfg->api.ops_listen);
+	free(cfg->api.plain_listen);
+	free(cfg->api.token_file);
+	free(cfg->api.plain_agent);
+	free(cfg->api.plain_role);
 	free(cfg);
 }
 

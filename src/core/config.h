@@ -46,7 +46,9 @@ struct sn_cfg_workspace {
 	uint64_t max_file_size;     /* bytes; 0 = unlimited (default) */
 	uint64_t quota;             /* bytes; 0 = unlimited (default) */
 	int audit_fail_open;        /* bool, default 0 (fail closed) */
-	unsigned line;              /* line of the section header */
+	struct sn_strlist agents;   /* agents granted this workspace */
+	unsigned uid, gid; /* owner of what tools create; SN_CFG_NO_ID: ours */
+	unsigned line;     /* line of the section header */
 };
 
 struct sn_cfg_view {
@@ -90,10 +92,36 @@ struct sn_cfg_chaos {
 	unsigned scope;  /* SN_CHAOS_FS|API, default fs */
 };
 
+#define SN_CFG_NO_ID 0xffffffffu /* [workspace] uid/gid not set */
+
+/*
+ * [api]: the control API (docs/api.md).  Addresses are "HOST:PORT" or
+ * "off".  enabled: the section was present (or the demo).
+ */
+struct sn_cfg_api {
+	int enabled;
+	char *listen;       /* HTTPS + mTLS, default 127.0.0.1:8443 */
+	char *cert, *key;   /* server certificate chain and key (PEM) */
+	char *client_ca;    /* CA(s) that sign client certificates (PEM) */
+	char *crl;          /* optional CRL (PEM) */
+	char *ops_listen;   /* healthz/readyz/metrics, default 127.0.0.1:9090 */
+	char *plain_listen; /* plain HTTP on loopback, default off */
+	char *token_file;   /* its bearer token (required with plain_listen) */
+	char *plain_agent;  /* the agent it authenticates */
+	char *plain_role;   /* default Dev */
+	uint64_t max_body;  /* request body cap, default 32M */
+	unsigned max_connections; /* default 1024 */
+	unsigned per_ip;          /* connections per client IP, default 256 */
+	unsigned threads;         /* worker threads, default 8 */
+	unsigned timeout;         /* idle connection timeout s, default 120 */
+};
+
 struct sn_config {
 	char *path;           /* file it came from, or "(built-in)" */
 	char *state_dir;      /* [server] state_dir; NULL when not set */
 	char *audit_key_file; /* [server]; NULL: the audit module's default */
+	char *views_dir;      /* [server]; where API-made views are mounted */
+	struct sn_cfg_api api;
 	struct sn_cfg_fs fs;
 	struct sn_cfg_chaos chaos;
 	struct sn_cfg_workspace *workspaces;
@@ -121,7 +149,9 @@ int config_load(const char *path, struct sn_config **out, char *err,
  * The embedded demo defaults used by `sentinel serve` with no config:
  * state_dir (the argument, required), workspace "demo" with root
  * <state_dir>/workspaces/demo/root, view "demo" of agent "dev", role
- * "Dev", mounted at mountpoint (the argument).
+ * "Dev", mounted at mountpoint (the argument); the API on loopback with
+ * the development PKI under <state_dir>/pki (cert server.pem, key
+ * server.key, client_ca ca.pem, crl crl.pem), views_dir <state_dir>/views.
  */
 int config_demo(const char *state_dir, const char *mountpoint,
     struct sn_config **out);
@@ -153,6 +183,16 @@ int config_parse_uint(const char *s, unsigned long long min,
     unsigned long long max, unsigned long long *out);
 int config_parse_size(const char *s, uint64_t *out);
 int config_parse_rate(const char *s, double *out);
+
+/*
+ * "HOST:PORT": HOST an IPv4 literal, [IPv6 literal] or localhost, PORT
+ * 1..65535.  OUT: host (without brackets; may be NULL), *port (may be
+ * NULL).  0, SN_EINVAL or SN_ERANGE (hostlen too small).
+ */
+int config_parse_addr(const char *s, char *host, size_t hostlen,
+    unsigned *port);
+/* 1 if host (as config_parse_addr gives it) is a loopback address. */
+int config_addr_loopback(const char *host);
 
 /* The [role] section with this name, or NULL. */
 const struct sn_cfg_role *config_role(const struct sn_config *cfg,

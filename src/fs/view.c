@@ -376,6 +376,30 @@ workspace_fs_free(struct workspace_fs *w)
 	free(w);
 }
 
+const char *
+workspace_fs_id(const struct workspace_fs *w)
+{
+	return w->ws.id;
+}
+
+struct audit *
+workspace_fs_audit(struct workspace_fs *w)
+{
+	return w->ws.audit;
+}
+
+struct lock_table *
+workspace_fs_locks(struct workspace_fs *w)
+{
+	return w->ws.locks;
+}
+
+const struct policy *
+workspace_fs_policy(const struct workspace_fs *w)
+{
+	return w->ws.policy;
+}
+
 static int
 errf(char *err, size_t errlen, int code, const char *fmt, ...)
 {

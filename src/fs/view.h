@@ -58,6 +58,16 @@ int workspace_fs_open(const struct workspace_opts *o,
     struct workspace_fs **out /* OUT */, char *err, size_t errlen);
 void workspace_fs_free(struct workspace_fs *w);
 
+/* What the control API shares with the views (owned by w; NULL without
+ * a state dir for audit and locks). */
+struct audit;
+struct lock_table;
+struct policy;
+const char *workspace_fs_id(const struct workspace_fs *w);
+struct audit *workspace_fs_audit(struct workspace_fs *w);
+struct lock_table *workspace_fs_locks(struct workspace_fs *w);
+const struct policy *workspace_fs_policy(const struct workspace_fs *w);
+
 /*
  * Check the options (root a directory, mountpoint an empty-handed
  * directory that is not a mount already and not inside root, /dev/fuse

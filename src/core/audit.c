@@ -164,14 +164,20 @@ put_uint(struct buf *b, uint64_t v)
 	return put_field(b, num, (size_t)k);
 }
 
-/* Encode r (version 1) into b, replacing its content. */
+/*
+ * Encode r into b in its own version, replacing b's content.  Version 1:
+ * the fields up to injected.  Version 2 (written now) adds role, auth
+ * (the client certificate's fingerprint) and status (the API's HTTP
+ * status).  Rows of both versions verify.
+ */
 static int
-encode_v1(struct buf *b, const struct db_audit_row *r)
+encode_row(struct buf *b, const struct db_audit_row *r)
 {
-	int rc;
+	int rc, v2 = r->encoding_version == 2;
 
 	b->len = 0;
-	if ((rc = buf_put(b, "v1", 2)) < 0 || (rc = put_uint(b, r->seq)) < 0 ||
+	if ((rc = buf_put(b, v2 ? "v2" : "v1", 2)) < 0 ||
+	    (rc = put_uint(b, r->seq)) < 0 ||
 	    (rc = put_int(b, r->time_ns)) < 0 ||
 	    (rc = put_str(b, r->workspace)) < 0 ||
 	    (rc = put_str(b, r->agent)) < 0 ||
@@ -182,6 +188,10 @@ encode_v1(struct buf *b, const struct db_audit_row *r)
 	    (rc = put_str(b, r->trace_id)) < 0 ||
 	    (rc = put_int(b, r->bytes)) < 0 ||
 	    (rc = put_int(b, r->injected)) < 0)
+		return rc;
+	if (v2 && ((rc = put_str(b, r->role)) < 0 ||
+	              (rc = put_str(b, r->auth)) < 0 ||
+	              (rc = put_int(b, r->status)) < 0))
 		return rc;
 	return 0;
 }
@@ -195,7 +205,7 @@ audit_canonical(const struct db_audit_row *row, unsigned char **out,
 
 	*out = NULL;
 	*outlen = 0;
-	r = encode_v1(&b, row);
+	r = encode_row(&b, row);
 	if (r < 0) {
 		free(b.p);
 		return r;
@@ -212,7 +222,7 @@ chain_hash(struct mac *mc, struct buf *enc, const unsigned char *prev,
 {
 	int rc;
 
-	if ((rc = encode_v1(enc, r)) < 0)
+	if ((rc = encode_row(enc, r)) < 0)
 		return rc;
 	return mac_two(mc, prev, AUDIT_HASH_LEN, enc->p, enc->len, out);
 }
@@ -373,7 +383,7 @@ walk_row(const struct db_audit_row *r, void *arg)
 		    w->expect, r->seq);
 		return 1;
 	}
-	if (r->encoding_version != AUDIT_ENCODING) {
+	if (r->encoding_version != 1 && r->encoding_version != AUDIT_ENCODING) {
 		w->bad_seq = r->seq;
 		snprintf(w->why, sizeof(w->why),
 		    "unknown encoding version %" PRId64, r->encoding_version);
@@ -724,8 +734,8 @@ writer_main(void *arg)
 static int
 entry_new(const struct audit_event *ev, struct qent **out)
 {
-	const char *s[8];
-	size_t len[8], total = 0, i;
+	const char *s[10];
+	size_t len[10], total = 0, i;
 	struct qent *e;
 	char *p;
 
@@ -741,8 +751,10 @@ entry_new(const struct audit_event *ev, struct qent **out)
 	s[4] = ev->path2;
 	s[5] = ev->rule;
 	s[6] = ev->trace_id;
-	s[7] = NULL;
-	for (i = 0; i < 7; i++) {
+	s[7] = ev->role;
+	s[8] = ev->auth;
+	s[9] = NULL;
+	for (i = 0; i < 9; i++) {
 		if (s[i] == NULL)
 			s[i] = "";
 		len[i] = strnlen(s[i], AUDIT_PATH_MAX + 1);
@@ -757,7 +769,7 @@ entry_new(const struct audit_event *ev, struct qent **out)
 	memset(e, 0, sizeof(*e));
 	e->size = sizeof(*e) + total;
 	p = e->data;
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 9; i++) {
 		memcpy(p, s[i], len[i] + 1);
 		s[i] = p;
 		p += len[i] + 1;
@@ -774,6 +786,9 @@ entry_new(const struct audit_event *ev, struct qent **out)
 	e->row.err = ev->err;
 	e->row.rule = s[5];
 	e->row.trace_id = s[6];
+	e->row.role = s[7];
+	e->row.auth = s[8];
+	e->row.status = ev->status;
 	e->row.bytes = ev->bytes;
 	e->row.injected = ev->injected ? 1 : 0;
 	e->row.encoding_version = AUDIT_ENCODING;

@@ -66,7 +66,7 @@
 
 #define AUDIT_KEY_LEN     32
 #define AUDIT_HASH_LEN    32
-#define AUDIT_ENCODING    1           /* the canonical encoding written */
+#define AUDIT_ENCODING    2           /* the canonical encoding written */
 #define AUDIT_PATH_MAX    65536       /* bytes in path, path2 */
 #define AUDIT_FIELD_MAX   1024        /* bytes in every other string */
 #define AUDIT_QUEUE_MAX   8192        /* events queued before back-pressure */
@@ -105,6 +105,9 @@ struct audit_event {
 	const char *trace_id; /* "" until tracing exists */
 	int64_t bytes;        /* bytes written (summed at release) */
 	int injected;         /* 1 = a fault injected by chaos */
+	const char *role;     /* the agent's role (API), or NULL */
+	const char *auth;     /* credential: certificate SHA-256, "token" */
+	int status;           /* API: the HTTP status replied; 0 = none */
 };
 
 struct audit_stats {

@@ -42,15 +42,17 @@ static const char *const sql_text[S_MAX_] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_AUDIT_INSERT] = "INSERT INTO audit(seq, time_ns, workspace, agent,"
 	                   " source, op, path, path2, result, errno, rule,"
-	                   " trace_id, bytes, injected, encoding_version, hash)"
+	                   " trace_id, bytes, injected, encoding_version, hash,"
+	                   " role, auth, status)"
 	                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	                   " ?11, ?12, ?13, ?14, ?15, ?16)",
+	                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[S_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC"
 	                 " LIMIT 1",
 	[S_AUDIT_EACH] = "SELECT seq, time_ns, workspace, agent, source, op,"
 	                 " path, path2, result, errno, rule, trace_id, bytes,"
-	                 " injected, encoding_version, hash FROM audit"
-	                 " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	                 " injected, encoding_version, hash, role, auth,"
+	                 " status FROM audit WHERE seq > ?1 ORDER BY seq"
+	                 " LIMIT ?2",
 	[S_LOCK_PUT] = "INSERT OR REPLACE INTO locks(id, path, holder,"
 	               " subtree, token, expires_ns, created_ns)"
 	               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -76,14 +78,25 @@ static const char schema_sql[] =
     " path TEXT NOT NULL, path2 TEXT NOT NULL, result TEXT NOT NULL,"
     " errno INTEGER NOT NULL, rule TEXT NOT NULL, trace_id TEXT NOT NULL,"
     " bytes INTEGER NOT NULL, injected INTEGER NOT NULL,"
-    " encoding_version INTEGER NOT NULL, hash BLOB NOT NULL);"
+    " encoding_version INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " role TEXT NOT NULL DEFAULT '', auth TEXT NOT NULL DEFAULT '',"
+    " status INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS locks(id INTEGER PRIMARY KEY,"
     " path TEXT NOT NULL, holder TEXT NOT NULL, subtree INTEGER NOT NULL,"
     " token INTEGER NOT NULL, expires_ns INTEGER NOT NULL,"
     " created_ns INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY,"
     " value INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '2');"
+    "COMMIT;";
+
+/* Schema 1 -> 2: the API's role, credential and status columns. */
+static const char upgrade_1_2_sql[] =
+    "BEGIN IMMEDIATE;"
+    "ALTER TABLE audit ADD COLUMN role TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit ADD COLUMN auth TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit ADD COLUMN status INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
     "COMMIT;";
 
 struct db {
@@ -257,7 +270,12 @@ db_open(const char *path, int flags, struct db **out)
 	    sizeof(buf));
 	if (r < 0)
 		goto out;
-	if (strcmp(buf, "1") != 0) {
+	if (strcmp(buf, "1") == 0 && (flags & DB_CREATE)) {
+		if ((r = db_exec(db, upgrade_1_2_sql)) < 0) {
+			rollback(db);
+			goto out;
+		}
+	} else if (strcmp(buf, "2") != 0) {
 		r = buf[0] == '\0' ? SN_EINVAL : SN_ENOTSUP;
 		goto out;
 	}
@@ -333,6 +351,11 @@ bind_audit(sqlite3_stmt *st, const struct db_audit_row *r)
 	B(sqlite3_bind_int64(st, 14, r->injected));
 	B(sqlite3_bind_int64(st, 15, r->encoding_version));
 	B(sqlite3_bind_blob(st, 16, r->hash, DB_HASH_LEN, SQLITE_STATIC));
+	B(sqlite3_bind_text(st, 17, r->role != NULL ? r->role : "", -1,
+	    SQLITE_STATIC));
+	B(sqlite3_bind_text(st, 18, r->auth != NULL ? r->auth : "", -1,
+	    SQLITE_STATIC));
+	B(sqlite3_bind_int64(st, 19, r->status));
 #undef B
 	return rc;
 }
@@ -445,6 +468,9 @@ db_audit_each(struct db *db, uint64_t after, uint64_t limit, db_audit_fn fn,
 		row.bytes = sqlite3_column_int64(st, 12);
 		row.injected = sqlite3_column_int64(st, 13);
 		row.encoding_version = sqlite3_column_int64(st, 14);
+		row.role = col_text(st, 16);
+		row.auth = col_text(st, 17);
+		row.status = sqlite3_column_int64(st, 18);
 		b = sqlite3_column_blob(st, 15);
 		n = sqlite3_column_bytes(st, 15);
 		row.hash_len = n > 0 ? (size_t)n : 0;

@@ -355,7 +355,7 @@ else
 	tamper truncate-tail $((N - 2)) sql "DELETE FROM audit WHERE seq > $((N - 3))"
 	tamper truncate-last "$N" sql "DELETE FROM audit WHERE seq = $N"
 	tamper swap-4-6 4 sql "UPDATE audit SET seq = -1 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = 6; UPDATE audit SET seq = 6 WHERE seq = -1"
-	tamper append-copy $((N + 1)) sql "INSERT INTO audit SELECT $((N + 1)), time_ns + 1, workspace, agent, source, op, path, path2, result, errno, rule, trace_id, bytes, injected, encoding_version, hash FROM audit WHERE seq = $N"
+	tamper append-copy $((N + 1)) sql "INSERT INTO audit SELECT $((N + 1)), time_ns + 1, workspace, agent, source, op, path, path2, result, errno, rule, trace_id, bytes, injected, encoding_version, hash, role, auth, status FROM audit WHERE seq = $N"
 	tamper empty-table 1 sql "DELETE FROM audit"
 	tamper delete-head - rm -f "$SN_TMP/tamper-delete-head/workspaces/w/audit.head"
 	tamper wrong-key 1 bash -c "head -c 32 /dev/urandom >'$SN_TMP/tamper-wrong-key.audit-key'"

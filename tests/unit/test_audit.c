@@ -194,11 +194,11 @@ static void
 test_doc_example(void)
 {
 	static const char want_hash[] =
-	    "6607be47993b99d67a52f1a3ca8ec82f1b9432db85fdda23ce890791b6213a07";
+	    "be88b64e6c292568bd2c5202852a902c335d6a69ead63aab6fd74044e8c6d91c";
 	static const char want_head[] =
 	    "00000000000000000001 "
-	    "6607be47993b99d67a52f1a3ca8ec82f1b9432db85fdda23ce890791b6213a07 "
-	    "8a20f1ba2d1f8fa25f4f71f84cd7a2de880bdb9f5b60d52498f4b5bbe641d0ce\n";
+	    "be88b64e6c292568bd2c5202852a902c335d6a69ead63aab6fd74044e8c6d91c "
+	    "7a5703fb8c5575270952995f41c7cca73f338fbf90204a116d1995d7174eb66d\n";
 	unsigned char k[AUDIT_KEY_LEN], h[32];
 	char hex[65], line[200];
 	struct audit_event e;
@@ -318,7 +318,8 @@ test_tamper(void)
 	tampered("a row appended",
 	    "INSERT INTO audit SELECT 11, time_ns, workspace, agent, source,"
 	    " op, path, path2, result, errno, rule, trace_id, bytes,"
-	    " injected, encoding_version, randomblob(32) FROM audit"
+	    " injected, encoding_version, randomblob(32), role, auth,"
+	    " status FROM audit"
 	    " WHERE seq = 10",
 	    11);
 	tampered("a row inserted in the middle",
@@ -326,7 +327,8 @@ test_tamper(void)
 	    "UPDATE audit SET seq = seq - 999 WHERE seq > 1000;"
 	    "INSERT INTO audit SELECT 6, time_ns, workspace, agent, source,"
 	    " op, 'evil', path2, result, errno, rule, trace_id, bytes,"
-	    " injected, encoding_version, hash FROM audit WHERE seq = 5",
+	    " injected, encoding_version, hash, role, auth, status FROM audit"
+	    " WHERE seq = 5",
 	    6);
 	tampered("two rows swapped",
 	    "UPDATE audit SET seq = 1000 WHERE seq = 3;"
@@ -347,7 +349,11 @@ test_tamper(void)
 	tampered("a short hash", "UPDATE audit SET hash = x'00' WHERE seq = 2",
 	    2);
 	tampered("an encoding version changed",
-	    "UPDATE audit SET encoding_version = 2 WHERE seq = 9", 9);
+	    "UPDATE audit SET encoding_version = 3 WHERE seq = 9", 9);
+	tampered("a row's encoding version downgraded to 1",
+	    "UPDATE audit SET encoding_version = 1 WHERE seq = 9", 9);
+	tampered("a row's status changed",
+	    "UPDATE audit SET status = 200 WHERE seq = 4", 4);
 	tampered("all rows deleted", "DELETE FROM audit", 1);
 }
 

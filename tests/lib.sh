@@ -22,7 +22,8 @@
 #           expect_errno ERR OP ARGS (posix_ops; exact errno),
 #           expect_errno_as UID ERR OP ARGS, expect_cmd_errno ERR CMD
 #           (strerror text in CMD's output), sn_wait_for SECS CMD,
-#           as_user UID CMD, sn_skip_all WHY (exit 77), sn_bail WHY (exit 1)
+#           as_user UID CMD, sn_skip_all WHY (exit 77), sn_bail WHY (exit 1),
+#           sn_free_port (a free loopback TCP port)
 #
 # Output is TAP-like ("ok N - ...", "not ok N - ...", "# ..." notes, a
 # "1..N" plan at the end) so a failure says what was checked and what
@@ -323,6 +324,14 @@ as_user() {
 }
 
 # sn_wait_for SECONDS CMD...: poll (every 20 ms) until CMD succeeds.
+# sn_free_port: a TCP port free on 127.0.0.1 now (the kernel picks it).
+sn_free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
 sn_wait_for() {
 	local limit=$1 i=0 n
 	shift

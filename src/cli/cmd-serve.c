@@ -9,9 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +24,9 @@
 #include "core/dirs.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "api/registry.h"
+#include "api/server.h"
+#include "core/pki.h"
 #include "fs/view.h"
 
 #define DEMO_STATE_DIR  "./.sentinel"
@@ -29,11 +35,15 @@
 static const char serve_help[] =
     "Run Sentinel in the foreground: mount every [view] the config\n"
     "declares (several views of one workspace share one process and see\n"
-    "each other's changes at once).  SIGTERM or Ctrl-C unmounts every view\n"
-    "and exits 0.\n\n"
+    "each other's changes at once), and serve the control API when the\n"
+    "config has an [api] section (docs/api.md).  SIGTERM or Ctrl-C stops\n"
+    "the API, unmounts every view and exits 0.\n\n"
     "With no --config, runs the embedded demo: state dir ./.sentinel,\n"
     "workspace \"demo\" (root ./.sentinel/workspaces/demo/root), served to\n"
-    "agent \"dev\" with role \"Dev\" at ./workspace.\n\n"
+    "agent \"dev\" with role \"Dev\" at ./workspace, and the API on\n"
+    "https://127.0.0.1:8443 (ops on 127.0.0.1:9090) with a development\n"
+    "CA made in ./.sentinel/pki: ca.pem, server.pem, dev.pem/dev.key\n"
+    "(agent dev, role Dev) and admin.pem/admin.key (role Admin).\n\n"
     "Options:\n"
     "  --config FILE       configuration (see docs/config.md)\n"
     "  --state-dir DIR     state directory; overrides [server] state_dir\n"
@@ -68,11 +78,57 @@ seed_demo(const char *root)
 	return 0;
 }
 
-struct served_ws {
-	const struct sn_cfg_workspace *cfg;
-	char *root;
-	struct workspace_fs *w;
-};
+/*
+ * Wait for SIGINT, SIGTERM or SIGHUP (blocked in every thread, read from a
+ * signalfd).  Without the API, also return once every view was unmounted
+ * from outside: there is nothing left to serve.
+ */
+static int
+cli_wait(struct registry *reg, int api)
+{
+	struct signalfd_siginfo si;
+	struct pollfd p;
+	sigset_t set;
+	size_t total, serving;
+	int sfd, warned = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_error("cannot wait for signals: %s", strerror(errno));
+		return 1;
+	}
+	p.fd = sfd;
+	p.events = POLLIN;
+	for (;;) {
+		int n = poll(&p, 1, 200);
+
+		if (n < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (n > 0 && (p.revents & POLLIN)) {
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				log_info("signal %u: stopping", si.ssi_signo);
+			break;
+		}
+		serving = registry_views_serving(reg, &total);
+		if (serving < total && !warned) {
+			log_warn("%zu of %zu views were unmounted from outside",
+			    total - serving, total);
+			warned = 1;
+		}
+		if (!api && total > 0 && serving == 0) {
+			log_info("every view was unmounted: stopping");
+			break;
+		}
+	}
+	close(sfd);
+	return 0;
+}
 
 static int
 cmd_serve_exec(int argc, char **argv)
@@ -89,10 +145,9 @@ cmd_serve_exec(int argc, char **argv)
 	const char *config = NULL, *state_opt = NULL, *log_file = NULL;
 	const char *state_dir;
 	struct sn_config *cfg = NULL;
-	struct served_ws *ws = NULL;
-	struct view **views = NULL;
-	size_t nviews = 0, i, j;
-	char err[1024];
+	struct registry *reg = NULL;
+	struct api_server *api = NULL;
+	char err[1024], pki[4096];
 	int c, lvl, r, demo = 0, rc = 1;
 
 	log_set_level(LOG_LVL_INFO);
@@ -146,47 +201,23 @@ cmd_serve_exec(int argc, char **argv)
 		cli_error("state dir %s: %s", state_dir, strerror(-r));
 		goto out;
 	}
-	if (cfg->n_views == 0) {
-		cli_error("%s: no [view] to serve", cfg->path);
+	if (cfg->n_views == 0 && !cfg->api.enabled) {
+		cli_error("%s: no [view] to serve and no [api]", cfg->path);
 		goto out;
-	}
-	ws = calloc(cfg->n_workspaces, sizeof(*ws));
-	views = calloc(cfg->n_views, sizeof(*views));
-	if ((cfg->n_workspaces > 0 && ws == NULL) || views == NULL) {
-		cli_error("out of memory");
-		goto out;
-	}
-	for (i = 0; i < cfg->n_workspaces; i++) {
-		const struct sn_cfg_workspace *wc = &cfg->workspaces[i];
-		char path[4096];
-
-		ws[i].cfg = wc;
-		if (wc->root != NULL) {
-			ws[i].root = strdup(wc->root);
-		} else {
-			r = snprintf(path, sizeof(path),
-			    "%s/workspaces/%s/root", state_dir, wc->id);
-			if (r < 0 || (size_t)r >= sizeof(path)) {
-				cli_error("state dir path too long");
-				goto out;
-			}
-			r = dirs_mkdir_p(path, 0700);
-			if (r < 0) {
-				cli_error("workspace %s: %s: %s", wc->id, path,
-				    strerror(-r));
-				goto out;
-			}
-			ws[i].root = strdup(path);
-		}
-		if (ws[i].root == NULL) {
-			cli_error("out of memory");
-			goto out;
-		}
 	}
 	if (demo) {
-		r = dirs_mkdir_p(ws[0].root, 0700);
+		r = snprintf(pki, sizeof(pki), "%s/pki", state_dir);
+		if (r < 0 || (size_t)r >= sizeof(pki)) {
+			cli_error("state dir path too long");
+			goto out;
+		}
+		if (pki_ensure_dev(pki, err, sizeof(err)) < 0) {
+			cli_error("development PKI %s: %s", pki, err);
+			goto out;
+		}
+		r = dirs_mkdir_p(cfg->workspaces[0].root, 0700);
 		if (r == 0)
-			r = seed_demo(ws[0].root);
+			r = seed_demo(cfg->workspaces[0].root);
 		if (r == 0)
 			r = dirs_mkdir_p(DEMO_MOUNTPOINT, 0755);
 		if (r < 0) {
@@ -194,78 +225,30 @@ cmd_serve_exec(int argc, char **argv)
 			goto out;
 		}
 	}
-	for (i = 0; i < cfg->n_workspaces; i++) {
-		struct workspace_opts wo = {
-			.id = ws[i].cfg->id,
-			.root = ws[i].root,
-			.cfg = cfg,
-			.wcfg = ws[i].cfg,
-			.state_dir = state_dir,
-		};
-
-		if (workspace_fs_open(&wo, &ws[i].w, err, sizeof(err)) < 0) {
-			cli_error("%s", err);
-			goto out;
-		}
+	if (registry_open(cfg, state_dir, &reg, err, sizeof(err)) < 0) {
+		cli_error("%s", err);
+		goto out;
 	}
 	umask(0); /* the kernel applied each caller's umask already */
-	for (i = 0; i < cfg->n_views; i++) {
-		const struct sn_cfg_view *vc = &cfg->views[i];
-		struct view_opts vo;
-
-		for (j = 0; j < cfg->n_workspaces; j++)
-			if (strcmp(ws[j].cfg->id, vc->workspace) == 0)
-				break;
-		if (j == cfg->n_workspaces) {
-			cli_error("view %s: unknown workspace %s", vc->name,
-			    vc->workspace);
-			goto out;
-		}
-		memset(&vo, 0, sizeof(vo));
-		vo.name = vc->name;
-		vo.workspace = vc->workspace;
-		vo.agent = vc->agent;
-		vo.role = vc->role;
-		vo.root = ws[j].root;
-		vo.mountpoint = vc->mountpoint;
-		vo.allow_other = vc->allow_other;
-		vo.allowed_uids = vc->allowed_uids;
-		vo.n_allowed_uids = vc->n_allowed_uids;
-		vo.cache_timeout = cfg->fs.cache_timeout;
-		vo.fd_cache = cfg->fs.fd_cache;
-		vo.threads = cfg->fs.threads;
-		vo.writeback = cfg->fs.writeback_cache;
-		vo.external_writers = ws[j].cfg->external_writers;
-		if (view_new(ws[j].w, &vo, &views[nviews], err, sizeof(err)) <
-		    0) {
-			cli_error("view %s: %s", vc->name, err);
-			goto out;
-		}
-		nviews++;
-		if (view_start(views[nviews - 1]) < 0) {
-			cli_error("view %s: cannot start worker threads",
-			    vc->name);
-			goto out;
-		}
-		log_info("view %s: workspace %s for agent %s (%s) at %s",
-		    vc->name, vc->workspace, vc->agent, vc->role,
-		    vc->mountpoint);
+	if (registry_mount_config_views(reg, err, sizeof(err)) < 0) {
+		cli_error("%s", err);
+		goto out;
+	}
+	if (cfg->api.enabled &&
+	    api_server_start(reg, cfg, &api, err, sizeof(err)) < 0) {
+		cli_error("api: %s", err);
+		goto out;
 	}
 	if (demo)
 		fprintf(stderr,
-		    "sentinel: demo workspace served at %s "
-		    "(Ctrl-C to stop)\n",
-		    DEMO_MOUNTPOINT);
-	rc = cli_serve_views(views, nviews);
+		    "sentinel: demo workspace served at %s; API at "
+		    "https://%s (certificates in %s)  (Ctrl-C to stop)\n",
+		    DEMO_MOUNTPOINT, cfg->api.listen, pki);
+	rc = cli_wait(reg, api != NULL);
 out:
-	for (i = 0; i < nviews; i++)
-		view_free(views[i]);
-	free(views);
-	for (i = 0; ws != NULL && i < cfg->n_workspaces; i++) {
-		workspace_fs_free(ws[i].w);
-		free(ws[i].root);
-	}
-	free(ws);
+	/* the API first: its requests use the workspaces */
+	api_server_stop(api);
+	registry_close(reg);
 	config_free(cfg);
 	return rc;
 }

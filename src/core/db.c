@@ -87,6 +87,10 @@ static const char schema_sql[] =
     " created_ns INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY,"
     " value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS workspaces(id TEXT PRIMARY KEY,"
+    " repo TEXT NOT NULL, root TEXT NOT NULL, created_ns INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS grants(workspace TEXT NOT NULL,"
+    " agent TEXT NOT NULL, PRIMARY KEY(workspace, agent));"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '2');"
     "COMMIT;";
 
@@ -638,4 +642,160 @@ db_counter_raise(struct db *db, const char *name, uint64_t value)
 	}
 	done(st);
 	return 0;
+}
+
+/* ---- the catalog ---------------------------------------------------------- */
+
+/*
+ * Run sql with its ?1..?n bound to the texts args[0..n) (NULL: SQL NULL)
+ * and step it to the end.  *changes (may be NULL): rows changed.
+ */
+static int
+run_text(struct db *db, const char *sql, const char *const *args, int n,
+    int *changes)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_OK, i;
+
+	if (changes != NULL)
+		*changes = 0;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "prepare");
+	for (i = 0; i < n && rc == SQLITE_OK; i++)
+		rc = sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+	if (rc != SQLITE_DONE) {
+		int ext = sqlite3_extended_errcode(db->h);
+
+		fail(db, "catalog");
+		sqlite3_finalize(st);
+		return ext == SQLITE_CONSTRAINT_PRIMARYKEY ? SN_EEXIST : SN_EIO;
+	}
+	if (changes != NULL)
+		*changes = sqlite3_changes(db->h);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+db_ws_put(struct db *db, const struct db_ws_row *row)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h,
+	        "INSERT INTO workspaces(id, repo, root, created_ns)"
+	        " VALUES(?1, ?2, ?3, ?4)",
+	        -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "prepare");
+	rc = sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, row->repo, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 3, row->root, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, row->created_ns);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		int ext = sqlite3_extended_errcode(db->h);
+
+		fail(db, "add workspace");
+		sqlite3_finalize(st);
+		return ext == SQLITE_CONSTRAINT_PRIMARYKEY ? SN_EEXIST : SN_EIO;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+db_ws_delete(struct db *db, const char *id)
+{
+	const char *args[1] = { id };
+	int r, n = 0;
+
+	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	r = run_text(db, "DELETE FROM grants WHERE workspace = ?1", args, 1,
+	    NULL);
+	if (r == 0)
+		r = run_text(db, "DELETE FROM workspaces WHERE id = ?1", args,
+		    1, &n);
+	if (r == 0 && n == 0)
+		r = SN_ENOENT;
+	if (r < 0) {
+		rollback(db);
+		return r;
+	}
+	return db_exec(db, "COMMIT");
+}
+
+int
+db_ws_each(struct db *db, db_ws_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct db_ws_row row;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(db->h,
+	        "SELECT id, repo, root, created_ns FROM workspaces"
+	        " ORDER BY id",
+	        -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "prepare");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row.id = col_text(st, 0);
+		row.repo = col_text(st, 1);
+		row.root = col_text(st, 2);
+		row.created_ns = sqlite3_column_int64(st, 3);
+		if ((r = fn(&row, arg)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = fail(db, "read workspaces");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_grant_put(struct db *db, const char *ws, const char *agent)
+{
+	const char *args[2] = { ws, agent };
+
+	return run_text(db,
+	    "INSERT OR IGNORE INTO grants(workspace, agent) VALUES(?1, ?2)",
+	    args, 2, NULL);
+}
+
+int
+db_grant_delete(struct db *db, const char *ws, const char *agent)
+{
+	const char *args[2] = { ws, agent };
+	int r, n = 0;
+
+	r = run_text(db, "DELETE FROM grants WHERE workspace = ?1 AND agent = ?2",
+	    args, 2, &n);
+	if (r == 0 && n == 0)
+		r = SN_ENOENT;
+	return r;
+}
+
+int
+db_grant_each(struct db *db, db_grant_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(db->h,
+	        "SELECT workspace, agent FROM grants ORDER BY workspace, agent",
+	        -1, &st, NULL) != SQLITE_OK)
+		return fail(db, "prepare");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = fn(col_text(st, 0), col_text(st, 1), arg)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = fail(db, "read grants");
+	sqlite3_finalize(st);
+	return r;
 }

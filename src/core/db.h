@@ -139,4 +139,29 @@ int db_counter_next(struct db *db, const char *name, uint64_t *out);
 /* Set counter name to value if value is larger (a high-water mark). */
 int db_counter_raise(struct db *db, const char *name, uint64_t value);
 
+/* ---- the catalog (catalog.db: workspaces made by the API, grants) ------ */
+
+struct db_ws_row {
+	const char *id;
+	const char *repo; /* what it was cloned from */
+	const char *root; /* its backing directory */
+	int64_t created_ns;
+};
+
+/* Add a workspace: 0, SN_EEXIST (the id is taken) or SN_EIO. */
+int db_ws_put(struct db *db, const struct db_ws_row *row);
+/* Remove a workspace and its grants: 0, SN_ENOENT or SN_EIO. */
+int db_ws_delete(struct db *db, const char *id);
+/* Call fn for each workspace by id (strings valid during the call);
+ * a non-zero return from fn stops the walk and is returned. */
+typedef int (*db_ws_fn)(const struct db_ws_row *row, void *arg);
+int db_ws_each(struct db *db, db_ws_fn fn, void *arg);
+
+/* Grant agent the workspace (granting twice is 0). */
+int db_grant_put(struct db *db, const char *ws, const char *agent);
+/* Take a grant back: 0, SN_ENOENT (there was none) or SN_EIO. */
+int db_grant_delete(struct db *db, const char *ws, const char *agent);
+typedef int (*db_grant_fn)(const char *ws, const char *agent, void *arg);
+int db_grant_each(struct db *db, db_grant_fn fn, void *arg);
+
 #endif

@@ -18,6 +18,7 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry cmd_audit_entry;
+extern const struct cmd_entry cmd_ca_entry;
 extern const struct cmd_entry cmd_mount_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_umount_entry;

@@ -17,6 +17,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_mount_entry,
 	&cmd_umount_entry,
 	&cmd_audit_entry,
+	&cmd_ca_entry,
 	&cmd_version_entry,
 	NULL,
 };

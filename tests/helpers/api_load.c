@@ -95,12 +95,12 @@ struct err_seen {
 
 /*
  * Shared state.  The clients make their handles, then wait at the gate
- * until main says go, so the clock starts with every client ready.  next
- * is claimed with atomic adds (one per request);
- * samples[] slots are written with atomic stores (two clients may pick
- * the same reservoir slot; one wins); errors and the errs table are under
- * err_mu.  Everything else is written before the clients start or after
- * they are joined.
+ * (gate_mu) until main says go, so the clock starts with every client
+ * ready.  next is claimed with atomic adds, one per request; samples[]
+ * slots are written with atomic stores (two clients may pick the same
+ * reservoir slot: one wins); errors and the errs table are under err_mu.
+ * The two locks are never held together.  Everything else is written
+ * before the clients start or after they are joined.
  */
 struct run {
 	const struct opts *o;

@@ -1,6 +1,7 @@
 /*
  * cmd-audit.c - `sentinel audit list|verify`: read a state dir's audit
- * trails directly (no server needed; one may be running).
+ * trails directly (no server needed; one may be running), or ask a
+ * server for them through the control API (server mode).
  */
 #include "autoconf.h"
 
@@ -18,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
+#include "cli/client.h"
 #include "cli/cmd.h"
 #include "cli/util.h"
 #include "core/audit.h"
@@ -26,6 +28,7 @@
 #include "core/err.h"
 
 #define DEFAULT_STATE_DIR "./.sentinel"
+#define SERVER_PAGE       1000 /* events per request in server mode */
 
 static const char audit_help[] =
     "Read the audit trails of a state directory directly, as files: no\n"
@@ -64,7 +67,21 @@ static const char audit_help[] =
     "that are not UTF-8 are written \\xHH.  JSON output has every column,\n"
     "the time both as ns since the epoch (time_ns) and as RFC 3339 (time),\n"
     "and the hash in hex; bytes that are not UTF-8 become U+FFFD.\n\n"
-    "Exit status: 0 success, 1 a broken trail or an error, 2 usage error.\n";
+    "Server mode: with --server URL (or SENTINEL_SERVER, or server in\n"
+    "client.conf, when neither --state-dir nor --config is given), the\n"
+    "same commands ask that server instead (the read_logs permission and\n"
+    "a grant of the workspace are needed), and print the same text:\n"
+    "  list   GET /v1/workspaces/ID/audit?since=SEQ&limit=N, page by page\n"
+    "  verify GET /v1/workspaces/ID/audit/verify: the server checks the\n"
+    "         chain with its key\n"
+    "--workspace ID is required there, or --server-chain for the server's\n"
+    "own chain (GET /v1/audit, /v1/audit/verify: admin too).  In server\n"
+    "mode -o json prints each event as the server sent it, one per line\n"
+    "(list), or the verify report as it came (verify).\n\n"
+    "  --server-chain     server mode: the server-level chain\n\n" CLIENT_HELP_OPTIONS
+    "\n"
+    "Exit status: 0 success, 1 a broken trail or an error, 2 usage error,\n"
+    "3 (server mode) the server cannot be reached or TLS fails.\n";
 
 struct audit_args {
 	const char *sub; /* "list" or "verify" */
@@ -74,6 +91,10 @@ struct audit_args {
 	uint64_t since;
 	uint64_t limit;
 	int json;
+	int output_set;   /* -o given */
+	int server_chain; /* --server-chain */
+	struct client_flags fl;
+	int client_flag; /* a connection option was given */
 };
 
 /* ---- workspaces ----------------------------------------------------------- */
@@ -178,60 +199,6 @@ errno_name(int64_t e)
 	return s != NULL ? s : "?";
 }
 
-/* Length (1-4) of the valid UTF-8 sequence at p[0..n), or 0. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	size_t need, k;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		need = 1;
-	else if ((p[0] & 0xf0) == 0xe0)
-		need = 2;
-	else if ((p[0] & 0xf8) == 0xf0)
-		need = 3;
-	else
-		return 0;
-	cp = p[0] & (0x3fu >> need);
-	for (k = 1; k <= need; k++) {
-		if (k >= n || (p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3fu);
-	}
-	if ((need == 1 && cp < 0x80) ||
-	    (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
-	    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0; /* overlong, a surrogate, beyond Unicode */
-	return need + 1;
-}
-
-/*
- * Text output: valid UTF-8 as is, except controls (C0, DEL, C1) and
- * backslash; every other byte as \xHH.  So a file name cannot forge a
- * line or drive the terminal.
- */
-static void
-put_escaped(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, k;
-
-	while (i < n) {
-		k = utf8_len(p + i, n - i);
-		if (k == 0 || p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\' ||
-		    (k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
-			fprintf(f, "\\x%02x", p[i]);
-			i++;
-			continue;
-		}
-		fwrite(p + i, 1, k, f);
-		i += k;
-	}
-}
-
 /* A copy of s where every byte that is not part of valid UTF-8 is U+FFFD. */
 static char *
 utf8_clean(const char *s)
@@ -244,7 +211,7 @@ utf8_clean(const char *s)
 	if (out == NULL)
 		return NULL;
 	while (i < n) {
-		k = utf8_len(p + i, n - i);
+		k = client_utf8_len(p + i, n - i);
 		if (k == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
@@ -326,43 +293,86 @@ print_json(const struct db_audit_row *r)
 	return bad ? SN_ENOMEM : 0;
 }
 
+/* One event as text: the columns of both modes, as strings. */
+struct ev_text {
+	const char *seq, *time, *workspace, *agent, *source, *op, *result;
+	const char *path, *path2; /* path2 "" or NULL: none */
+	const char *err;          /* errno name, NULL: none */
+	const char *bytes;        /* NULL: none */
+	const char *rule, *trace_id;
+	int injected;
+};
+
+/*
+ * SEQ TIME WORKSPACE AGENT SOURCE OP RESULT PATH [-> PATH2] [errno=E]
+ * [bytes=N] [rule=R] [trace=T] [injected]; strings escaped.
+ */
+static void
+print_ev(const struct ev_text *v)
+{
+	client_put_safe(stdout, v->seq);
+	putchar(' ');
+	client_put_safe(stdout, v->time);
+	putchar(' ');
+	client_put_safe(stdout, v->workspace);
+	putchar(' ');
+	client_put_safe(stdout, v->agent);
+	putchar(' ');
+	client_put_safe(stdout, v->source);
+	putchar(' ');
+	client_put_safe(stdout, v->op);
+	putchar(' ');
+	client_put_safe(stdout, v->result);
+	putchar(' ');
+	client_put_safe(stdout, v->path);
+	if (v->path2 != NULL && v->path2[0] != '\0') {
+		fputs(" -> ", stdout);
+		client_put_safe(stdout, v->path2);
+	}
+	if (v->err != NULL) {
+		fputs(" errno=", stdout);
+		client_put_safe(stdout, v->err);
+	}
+	if (v->bytes != NULL)
+		printf(" bytes=%s", v->bytes);
+	if (v->rule != NULL && v->rule[0] != '\0') {
+		fputs(" rule=", stdout);
+		client_put_safe(stdout, v->rule);
+	}
+	if (v->trace_id != NULL && v->trace_id[0] != '\0') {
+		fputs(" trace=", stdout);
+		client_put_safe(stdout, v->trace_id);
+	}
+	if (v->injected)
+		fputs(" injected", stdout);
+	putchar('\n');
+}
+
 static void
 print_text(const struct db_audit_row *r)
 {
-	char tbuf[64];
+	char tbuf[64], seq[32], bytes[32];
+	struct ev_text v;
 
 	format_time(r->time_ns, tbuf, sizeof(tbuf));
-	printf("%" PRIu64 " %s ", r->seq, tbuf);
-	put_escaped(stdout, r->workspace);
-	putchar(' ');
-	put_escaped(stdout, r->agent);
-	putchar(' ');
-	put_escaped(stdout, r->source);
-	putchar(' ');
-	put_escaped(stdout, r->op);
-	putchar(' ');
-	put_escaped(stdout, r->result);
-	putchar(' ');
-	put_escaped(stdout, r->path);
-	if (r->path2[0] != '\0') {
-		fputs(" -> ", stdout);
-		put_escaped(stdout, r->path2);
-	}
-	if (r->err != 0)
-		printf(" errno=%s", errno_name(r->err));
-	if (r->bytes != 0)
-		printf(" bytes=%" PRId64, r->bytes);
-	if (r->rule[0] != '\0') {
-		fputs(" rule=", stdout);
-		put_escaped(stdout, r->rule);
-	}
-	if (r->trace_id[0] != '\0') {
-		fputs(" trace=", stdout);
-		put_escaped(stdout, r->trace_id);
-	}
-	if (r->injected)
-		fputs(" injected", stdout);
-	putchar('\n');
+	snprintf(seq, sizeof(seq), "%" PRIu64, r->seq);
+	snprintf(bytes, sizeof(bytes), "%" PRId64, r->bytes);
+	memset(&v, 0, sizeof(v));
+	v.seq = seq;
+	v.time = tbuf;
+	v.workspace = r->workspace;
+	v.agent = r->agent;
+	v.source = r->source;
+	v.op = r->op;
+	v.result = r->result;
+	v.path = r->path;
+	v.path2 = r->path2;
+	v.err = r->err != 0 ? errno_name(r->err) : NULL;
+	v.bytes = r->bytes != 0 ? bytes : NULL;
+	v.rule = r->rule;
+	v.trace_id = r->trace_id;
+	v.injected = r->injected != 0;
+	print_ev(&v);
 }
 
 static int
@@ -463,25 +473,241 @@ load_key(const struct sn_config *cfg, const char *state_dir,
 	return r < 0 ? -1 : 0;
 }
 
+/* ---- server mode ---------------------------------------------------------- */
+
+/* An integer member as decimal text ("" when absent or not a number). */
+static const char *
+num_text(const cJSON *o, const char *k, char *buf, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	buf[0] = '\0';
+	if (cJSON_IsNumber(v))
+		snprintf(buf, len, "%.0f", v->valuedouble);
+	return buf;
+}
+
+/* One event of the API ({"seq","time",...}) as the local text line. */
+static void
+print_api_event(const cJSON *ev)
+{
+	char seq[32], tbuf[64], bytes[32];
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "time");
+	const cJSON *en = cJSON_GetObjectItemCaseSensitive(ev, "errno");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(ev, "bytes");
+	const cJSON *inj = cJSON_GetObjectItemCaseSensitive(ev, "injected");
+	struct ev_text v;
+
+	memset(&v, 0, sizeof(v));
+	v.seq = num_text(ev, "seq", seq, sizeof(seq));
+	if (cJSON_IsString(t)) {
+		v.time = t->valuestring;
+	} else {
+		if (cJSON_IsNumber(t))
+			format_time((int64_t)t->valuedouble, tbuf,
+			    sizeof(tbuf));
+		else
+			snprintf(tbuf, sizeof(tbuf), "-");
+		v.time = tbuf;
+	}
+	v.workspace = client_str(ev, "workspace");
+	v.agent = client_str(ev, "agent");
+	v.source = client_str(ev, "source");
+	v.op = client_str(ev, "op");
+	v.result = client_str(ev, "result");
+	v.path = client_str(ev, "path");
+	v.path2 = client_str(ev, "path2");
+	if (cJSON_IsString(en) && en->valuestring[0] != '\0' &&
+	    strcmp(en->valuestring, "0") != 0)
+		v.err = en->valuestring;
+	else if (cJSON_IsNumber(en) && en->valuedouble != 0)
+		v.err = errno_name((int64_t)en->valuedouble);
+	if (cJSON_IsNumber(b) && b->valuedouble != 0)
+		v.bytes = num_text(ev, "bytes", bytes, sizeof(bytes));
+	v.rule = client_str(ev, "rule");
+	v.trace_id = client_str(ev, "trace_id");
+	v.injected =
+	    cJSON_IsTrue(inj) || (cJSON_IsNumber(inj) && inj->valuedouble != 0);
+	print_ev(&v);
+}
+
+struct raw_ctx {
+	uint64_t left; /* events still to print; 0: no limit */
+	int limited;
+};
+
+static int
+print_raw_event(const char *p, size_t n, void *arg)
+{
+	struct raw_ctx *c = arg;
+
+	if (c->limited && c->left == 0)
+		return 1; /* stop */
+	fwrite(p, 1, n, stdout);
+	putchar('\n');
+	if (c->limited)
+		c->left--;
+	return ferror(stdout) ? -1 : 0;
+}
+
+/*
+ * list: pages of SERVER_PAGE events, each asked after the last seq of
+ * the one before, until an empty page or --limit events.
+ */
+static int
+server_list(const struct audit_args *a, const struct client_opts *o)
+{
+	struct raw_ctx rc_ctx = { a->limit, a->limit != 0 };
+	uint64_t since = a->since, last, want;
+	const cJSON *evs, *ev, *seq;
+	cJSON *reply = NULL;
+	char path[256], *raw = NULL;
+	int rc = 0, n;
+
+	for (;;) {
+		want = SERVER_PAGE;
+		if (rc_ctx.limited && rc_ctx.left < want)
+			want = rc_ctx.left;
+		snprintf(path, sizeof(path),
+		    "%s%s/audit?since=%" PRIu64 "&limit=%" PRIu64,
+		    a->ws != NULL ? "/v1/workspaces/" : "/v1",
+		    a->ws != NULL ? a->ws : "", since, want);
+		rc = client_request(o, "GET", path, NULL, &raw, &reply);
+		if (rc != 0)
+			break;
+		evs = cJSON_GetObjectItemCaseSensitive(reply, "events");
+		if (!cJSON_IsArray(evs)) {
+			fprintf(stderr,
+			    "sentinel: the reply has no events array\n");
+			rc = 1;
+			break;
+		}
+		n = cJSON_GetArraySize(evs);
+		if (n == 0)
+			break;
+		last = since;
+		cJSON_ArrayForEach(ev, evs)
+		{
+			seq = cJSON_GetObjectItemCaseSensitive(ev, "seq");
+			if (!cJSON_IsNumber(seq) || seq->valuedouble < 0) {
+				fprintf(stderr,
+				    "sentinel: an event without "
+				    "seq\n");
+				rc = 1;
+				goto out;
+			}
+			last = (uint64_t)seq->valuedouble;
+		}
+		if (a->json) {
+			if (client_json_each_raw(raw, "events", print_raw_event,
+			        &rc_ctx) < 0) {
+				fprintf(stderr,
+				    "sentinel: cannot split the "
+				    "events of the reply\n");
+				rc = 1;
+				break;
+			}
+		} else {
+			cJSON_ArrayForEach(ev, evs)
+			{
+				if (rc_ctx.limited && rc_ctx.left == 0)
+					break;
+				print_api_event(ev);
+				if (rc_ctx.limited)
+					rc_ctx.left--;
+			}
+		}
+		if (ferror(stdout) || (rc_ctx.limited && rc_ctx.left == 0) ||
+		    last <= since)
+			break;
+		since = last;
+		cJSON_Delete(reply);
+		reply = NULL;
+		free(raw);
+		raw = NULL;
+	}
+out:
+	cJSON_Delete(reply);
+	free(raw);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		rc = rc != 0 ? rc : 1;
+	return rc;
+}
+
+static int
+server_verify(const struct audit_args *a, const struct client_opts *o)
+{
+	char path[256], *raw = NULL, n1[32], n2[32];
+	const cJSON *ok, *bad;
+	cJSON *reply = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s%s/audit/verify",
+	    a->ws != NULL ? "/v1/workspaces/" : "/v1",
+	    a->ws != NULL ? a->ws : "");
+	rc = client_request(o, "GET", path, NULL, &raw, &reply);
+	if (rc != 0)
+		goto out;
+	ok = cJSON_GetObjectItemCaseSensitive(reply, "ok");
+	if (!cJSON_IsBool(ok)) {
+		fprintf(stderr, "sentinel: the verify report has no ok\n");
+		rc = 1;
+		goto out;
+	}
+	if (a->json) {
+		rc = client_print_raw(raw);
+		if (rc == 0 && !cJSON_IsTrue(ok))
+			rc = 1;
+		goto out;
+	}
+	if (a->ws != NULL)
+		printf("workspace %s: ", a->ws);
+	else
+		printf("server: ");
+	bad = cJSON_GetObjectItemCaseSensitive(reply, "bad_seq");
+	if (cJSON_IsTrue(ok)) {
+		printf("ok: %s events, head seq %s\n",
+		    num_text(reply, "events", n1, sizeof(n1)),
+		    num_text(reply, "head_seq", n2, sizeof(n2)));
+	} else {
+		if (cJSON_IsNumber(bad) && bad->valuedouble > 0)
+			printf("chain broken at seq %s: ",
+			    num_text(reply, "bad_seq", n1, sizeof(n1)));
+		else
+			printf("chain broken: ");
+		client_put_safe(stdout, client_str(reply, "why"));
+		putchar('\n');
+		rc = 1;
+	}
+	if (fflush(stdout) != 0)
+		rc = 1;
+out:
+	cJSON_Delete(reply);
+	free(raw);
+	return rc;
+}
+
 /* ---- the command ---------------------------------------------------------- */
 
 static int
 parse_args(int argc, char **argv, struct audit_args *a)
 {
-	enum { O_WS = 256, O_SINCE, O_LIMIT, O_STATE, O_CONFIG };
+	enum { O_WS = 256, O_SINCE, O_LIMIT, O_STATE, O_CONFIG, O_CHAIN };
 	static const struct option opts[] = {
 		{ "workspace", required_argument, NULL, O_WS },
 		{ "since", required_argument, NULL, O_SINCE },
 		{ "limit", required_argument, NULL, O_LIMIT },
-		{ "output", required_argument, NULL, 'o' },
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "config", required_argument, NULL, O_CONFIG },
+		{ "server-chain", no_argument, NULL, O_CHAIN },
 		{ "help", no_argument, NULL, 'h' },
+		CLIENT_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *e = &cmd_audit_entry;
 	unsigned long long v;
-	int c, list;
+	char err[256];
+	int c, list, r;
 
 	memset(a, 0, sizeof(*a));
 	if (argc < 2)
@@ -497,11 +723,9 @@ parse_args(int argc, char **argv, struct audit_args *a)
 	optind = 1;
 	while (
 	    (c = getopt_long(argc - 1, argv + 1, "+o:h", opts, NULL)) != -1) {
-		if (!list && (c == O_SINCE || c == O_LIMIT || c == 'o'))
+		if (!list && (c == O_SINCE || c == O_LIMIT))
 			return cmd_usage_error(e, "verify takes no %s",
-			    c == 'o'         ? "-o" :
-			        c == O_SINCE ? "--since" :
-			                       "--limit");
+			    c == O_SINCE ? "--since" : "--limit");
 		switch (c) {
 		case O_WS: a->ws = optarg; break;
 		case O_SINCE:
@@ -516,18 +740,26 @@ parse_args(int argc, char **argv, struct audit_args *a)
 			else
 				a->limit = v;
 			break;
-		case 'o':
-			if (strcmp(optarg, "json") != 0 &&
-			    strcmp(optarg, "text") != 0)
-				return cmd_usage_error(e,
-				    "-o: expected text or json, not '%s'",
-				    optarg);
-			a->json = strcmp(optarg, "json") == 0;
-			break;
 		case O_STATE: a->state_dir = optarg; break;
 		case O_CONFIG: a->config = optarg; break;
+		case O_CHAIN: a->server_chain = 1; break;
 		case 'h': cmd_print_help(e); return 0;
-		default: return cmd_usage_error(e, "bad option");
+		case '?':
+		case ':': return cmd_usage_error(e, "bad option");
+		default:
+			r = client_flags_opt(&a->fl, c, optarg, err,
+			    sizeof(err));
+			if (r < 0)
+				return cmd_usage_error(e, "%s", err);
+			if (r == 0)
+				return cmd_usage_error(e, "bad option");
+			if (c == 'o') {
+				a->json = a->fl.json;
+				a->output_set = 1;
+			} else {
+				a->client_flag = 1;
+			}
+			break;
 		}
 	}
 	if (optind != argc - 1)
@@ -536,7 +768,61 @@ parse_args(int argc, char **argv, struct audit_args *a)
 	if (a->ws != NULL && !config_valid_id(a->ws))
 		return cmd_usage_error(e,
 		    "--workspace '%s': expected 1-64 of [A-Za-z0-9._-]", a->ws);
+	if ((a->state_dir != NULL || a->config != NULL) &&
+	    (a->client_flag || a->server_chain))
+		return cmd_usage_error(e,
+		    "--state-dir and --config read local files; %s is for "
+		    "a server",
+		    a->server_chain ? "--server-chain" : "a connection option");
 	return -1; /* go on */
+}
+
+/*
+ * Server mode: --server, or a server from the environment or client.conf
+ * when neither --state-dir nor --config is given.  Returns -1 to go on in
+ * local mode, else the exit status.
+ */
+static int
+audit_server(const struct audit_args *a)
+{
+	const struct cmd_entry *e = &cmd_audit_entry;
+	struct client_opts o;
+	char err[1024];
+	int rc;
+
+	if (a->state_dir != NULL || a->config != NULL)
+		return -1;
+	if (client_opts_load(&o, &a->fl, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sentinel: %s\n", err);
+		return 1;
+	}
+	if (o.server == NULL) {
+		if (a->client_flag || a->server_chain) {
+			rc = client_need_server(e->name, e->usage, &o);
+			goto out;
+		}
+		client_opts_clear(&o);
+		return -1;
+	}
+	if (a->ws != NULL && a->server_chain) {
+		rc = cmd_usage_error(e,
+		    "--workspace and --server-chain "
+		    "exclude each other");
+		goto out;
+	}
+	if (a->ws == NULL && !a->server_chain) {
+		rc = cmd_usage_error(e,
+		    "with a server, --workspace ID (or "
+		    "--server-chain) is required");
+		goto out;
+	}
+	if (strcmp(a->sub, "verify") == 0)
+		rc = server_verify(a, &o);
+	else
+		rc = server_list(a, &o);
+out:
+	client_opts_clear(&o);
+	return rc;
 }
 
 static int
@@ -554,6 +840,11 @@ cmd_audit_exec(int argc, char **argv)
 	r = parse_args(argc, argv, &a);
 	if (r >= 0)
 		return r;
+	r = audit_server(&a);
+	if (r >= 0)
+		return r;
+	if (a.output_set && strcmp(a.sub, "verify") == 0)
+		return cmd_usage_error(&cmd_audit_entry, "verify takes no -o");
 	verify = strcmp(a.sub, "verify") == 0;
 	if (a.config != NULL &&
 	    config_load(a.config, &cfg, err, sizeof(err)) < 0) {
@@ -604,8 +895,9 @@ out:
 const struct cmd_entry cmd_audit_entry = {
 	.name = "audit",
 	.usage = "list|verify [--workspace ID] [--since SEQ] [--limit N] "
-	         "[-o text|json] [--state-dir DIR] [--config FILE]",
-	.summary = "List or verify the audit trails of a state dir",
+	         "[-o text|json] [--state-dir DIR] [--config FILE] | "
+	         "[--server URL ...] [--server-chain]",
+	.summary = "List or verify the audit trails (state dir or server)",
 	.help = audit_help,
 	.exec = cmd_audit_exec,
 };

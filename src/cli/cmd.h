@@ -4,7 +4,8 @@
  * One file per command (cmd-NAME.c), each exporting one const entry,
  * gathered into one table in main.c.  A handler returns the process exit
  * status: 0 success, 1 failure (with a one-line message on stderr),
- * 2 usage error.
+ * 2 usage error; the client commands (client.h) also 3, the server
+ * cannot be reached.
  */
 #ifndef SN_CMD_H
 #define SN_CMD_H
@@ -19,10 +20,13 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_audit_entry;
 extern const struct cmd_entry cmd_ca_entry;
+extern const struct cmd_entry cmd_lock_entry;
 extern const struct cmd_entry cmd_mount_entry;
 extern const struct cmd_entry cmd_serve_entry;
+extern const struct cmd_entry cmd_tool_entry;
 extern const struct cmd_entry cmd_umount_entry;
 extern const struct cmd_entry cmd_version_entry;
+extern const struct cmd_entry cmd_ws_entry;
 
 /* Print "usage: sentinel NAME USAGE" and the help text to stdout. */
 void cmd_print_help(const struct cmd_entry *e);

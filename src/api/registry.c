@@ -907,6 +907,7 @@ git_clone(const char *repo, const char *dest, char *msg, size_t msglen)
 		"git",
 		"-c", "core.hooksPath=/dev/null",
 		"-c", "protocol.ext.allow=never",
+		"-c", "protocol.file.allow=always",
 		"-c", "protocol.fd.allow=never",
 		"-c", "core.fsmonitor=false",
 		"clone", "--quiet", "--no-hardlinks", "--template=",

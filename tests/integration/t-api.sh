@@ -125,7 +125,7 @@ api dev GET /v1/workspaces/alpha
 expect_api "after all that, dev still works" 200
 
 section "authorization: one role table"
-tool auditor alpha edit_file '{"path":"src/main.c","old":"main","new":"evil"}'
+tool audit alpha edit_file '{"path":"src/main.c","old":"main","new":"evil"}'
 expect_api "Audit calling edit_file" 403 forbidden
 tool reader alpha write_file '{"path":"new.txt","content":"x"}'
 expect_api "Reader calling write_file" 403 forbidden
@@ -322,7 +322,7 @@ expect_api "gamma is gone" 404 not_found
 check "its trail is kept in the trash" sh -c "ls -d '$STATE'/trash/gamma.*/workspace.db"
 
 section "audit: every request, one chain per workspace, one for the server"
-api auditor GET '/v1/workspaces/alpha/audit?since=0&limit=10000'
+api audit GET '/v1/workspaces/alpha/audit?since=0&limit=10000'
 expect_api "Audit lists alpha's trail" 200
 python3 - "$BODY" "$fp" >"$SN_TMP/audit.check" <<'PY' || true
 import json, sys
@@ -339,7 +339,7 @@ expect_match "Audit's denied edit_file is recorded (403)" '^denied-edit [1-9]' "
 expect_match "dev's writes carry agent, role, fingerprint, status" '^write-ok [1-9]' "$(grep write-ok "$SN_TMP/audit.check")"
 expect_match "the 409 is recorded" '^lock-409 [1-9]' "$(grep lock-409 "$SN_TMP/audit.check")"
 expect_match "the view's EBUSY is in the same trail" '^fs-ebusy [1-9]' "$(grep fs-ebusy "$SN_TMP/audit.check")"
-api auditor GET /v1/workspaces/alpha/audit/verify
+api audit GET /v1/workspaces/alpha/audit/verify
 expect_eq "alpha's chain verifies" True "$(jget "$BODY" ok | sed 's/true/True/')"
 api admin GET '/v1/audit?limit=10000'
 expect_api "admin (read_logs) lists the server chain" 200
@@ -347,7 +347,7 @@ expect_match "the failed authentications are in it" '"op":"authenticate"' "$BODY
 expect_match "the workspace administration is in it" '"op":"ws_create"' "$BODY"
 api admin GET /v1/audit/verify
 expect_eq "the server chain verifies" True "$(jget "$BODY" ok | sed 's/true/True/')"
-api auditor GET /v1/audit
+api audit GET /v1/audit
 expect_api "Audit without admin reads the server chain" 403 forbidden
 
 section "health, readiness, metrics; the ops listener serves nothing else"

@@ -83,8 +83,8 @@ void api_json(struct api_req *rq, int status, struct cJSON *o);
 void api_error(struct api_req *rq, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* An errno from core/fs/tools as the documented status and code. */
-void api_errno(struct api_req *rq, int err, const char *reason,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void api_errno(struct api_req *rq, int err, const char *reason, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 
 /* A query argument, or NULL. */
 const char *api_query(struct api_req *rq, const char *key);

@@ -76,8 +76,8 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static char *
-xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static char *
 xasprintf(const char *fmt, ...)
@@ -293,8 +293,8 @@ load_ws(const struct db_ws_row *row, void *arg)
 		    row->id);
 		return 0;
 	}
-	rc = ws_open(l->r, row->id, row->root, NULL, row->repo,
-	    row->created_ns, &w, l->err, l->errlen);
+	rc = ws_open(l->r, row->id, row->root, NULL, row->repo, row->created_ns,
+	    &w, l->err, l->errlen);
 	if (rc == 0 && (rc = table_add(l->r, w)) < 0)
 		rws_free(w);
 	return rc;
@@ -354,8 +354,8 @@ registry_open(const struct sn_config *cfg, const char *state_dir,
 		goto fail;
 	}
 	free(path);
-	keypath = cfg->audit_key_file != NULL ? strdup(cfg->audit_key_file) :
-	                                        NULL;
+	keypath =
+	    cfg->audit_key_file != NULL ? strdup(cfg->audit_key_file) : NULL;
 	if (keypath == NULL && audit_key_default_path(state_dir, &keypath) < 0)
 		keypath = NULL;
 	path = xasprintf("%s/server.db", state_dir);
@@ -577,13 +577,12 @@ view_json(const struct rws *w, const struct rview *v)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (o == NULL || cJSON_AddStringToObject(o, "workspace", w->id) ==
-	        NULL ||
+	if (o == NULL ||
+	    cJSON_AddStringToObject(o, "workspace", w->id) == NULL ||
 	    cJSON_AddStringToObject(o, "agent", v->agent) == NULL ||
 	    cJSON_AddStringToObject(o, "role", v->role) == NULL ||
 	    cJSON_AddStringToObject(o, "mountpoint", v->mountpoint) == NULL ||
-	    cJSON_AddBoolToObject(o, "serving", !view_finished(v->v)) ==
-	        NULL ||
+	    cJSON_AddBoolToObject(o, "serving", !view_finished(v->v)) == NULL ||
 	    cJSON_AddStringToObject(o, "source",
 	        v->from_config ? "config" : "api") == NULL) {
 		cJSON_Delete(o);
@@ -868,8 +867,8 @@ repo_ok(const char *repo, char *msg, size_t msglen)
 static void
 rm_tree(int dfd, const char *name)
 {
-	int fd = openat(dfd, name,
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd =
+	    openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d;
 	struct dirent *e;
 
@@ -905,13 +904,23 @@ git_clone(const char *repo, const char *dest, char *msg, size_t msglen)
 {
 	char *const argv[] = {
 		"git",
-		"-c", "core.hooksPath=/dev/null",
-		"-c", "protocol.ext.allow=never",
-		"-c", "protocol.file.allow=always",
-		"-c", "protocol.fd.allow=never",
-		"-c", "core.fsmonitor=false",
-		"clone", "--quiet", "--no-hardlinks", "--template=",
-		"--", (char *)repo, (char *)dest,
+		"-c",
+		"core.hooksPath=/dev/null",
+		"-c",
+		"protocol.ext.allow=never",
+		"-c",
+		"protocol.file.allow=always",
+		"-c",
+		"protocol.fd.allow=never",
+		"-c",
+		"core.fsmonitor=false",
+		"clone",
+		"--quiet",
+		"--no-hardlinks",
+		"--template=",
+		"--",
+		(char *)repo,
+		(char *)dest,
 		NULL,
 	};
 	char *const envp[] = {
@@ -970,8 +979,9 @@ git_clone(const char *repo, const char *dest, char *msg, size_t msglen)
 
 		if (left <= 0) {
 			kill(pid, SIGKILL);
-			snprintf(out, sizeof(out), "git clone timed out after "
-			                           "%d s",
+			snprintf(out, sizeof(out),
+			    "git clone timed out after "
+			    "%d s",
 			    CLONE_TIMEOUT_S);
 			used = strlen(out);
 			break;
@@ -1013,8 +1023,8 @@ git_clone(const char *repo, const char *dest, char *msg, size_t msglen)
 }
 
 int
-registry_create(struct registry *r, const char *id, const char *repo,
-    char *msg, size_t msglen)
+registry_create(struct registry *r, const char *id, const char *repo, char *msg,
+    size_t msglen)
 {
 	char *wsdir = NULL, *tmp = NULL, *tmproot = NULL, *root = NULL;
 	struct db_ws_row row;
@@ -1084,8 +1094,7 @@ registry_create(struct registry *r, const char *id, const char *repo,
 		rc = db_ws_put(r->catalog, &row);
 		pthread_mutex_unlock(&r->catmu);
 		if (rc < 0)
-			snprintf(err, sizeof(err), "catalog: %s",
-			    err_str(rc));
+			snprintf(err, sizeof(err), "catalog: %s", err_str(rc));
 	}
 	if (rc == 0 && (rc = table_add(r, w)) < 0)
 		snprintf(err, sizeof(err), "out of memory");
@@ -1101,7 +1110,8 @@ registry_create(struct registry *r, const char *id, const char *repo,
 	pthread_rwlock_unlock(&r->mu);
 out:
 	if (rc < 0 && tmp != NULL) {
-		int sfd = open(r->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int sfd =
+		    open(r->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (sfd >= 0) {
 			char *rel = tmp + strlen(r->state_dir) + 1;

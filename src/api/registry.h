@@ -83,8 +83,7 @@ struct cJSON *registry_grants_json(struct registry *r, struct rws *w);
  * the view's error with msg.
  */
 int registry_view_add(struct registry *r, struct rws *w, const char *agent,
-    const char *role, struct cJSON **view /* OUT */, char *msg,
-    size_t msglen);
+    const char *role, struct cJSON **view /* OUT */, char *msg, size_t msglen);
 int registry_view_remove(struct registry *r, struct rws *w, const char *agent);
 struct cJSON *registry_views_json(struct registry *r, struct rws *w);
 

@@ -52,8 +52,8 @@ only_fields(struct api_req *rq, const char *const *names)
 			if (strcmp(it->string, names[i]) == 0)
 				break;
 		if (names[i] == NULL) {
-			api_error(rq, 400, "bad_request", "unknown field \"%.64s\"",
-			    it->string);
+			api_error(rq, 400, "bad_request",
+			    "unknown field \"%.64s\"", it->string);
 			return -1;
 		}
 	}
@@ -62,8 +62,7 @@ only_fields(struct api_req *rq, const char *const *names)
 
 /* A required (or optional: *out stays NULL) string field. */
 static int
-str_field(struct api_req *rq, const char *name, int required,
-    const char **out)
+str_field(struct api_req *rq, const char *name, int required, const char **out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rq->body, name);
 
@@ -76,8 +75,8 @@ str_field(struct api_req *rq, const char *name, int required,
 		return -1;
 	}
 	if (!cJSON_IsString(v) || v->valuestring == NULL) {
-		api_error(rq, 400, "bad_request", "field \"%s\" must be a string",
-		    name);
+		api_error(rq, 400, "bad_request",
+		    "field \"%s\" must be a string", name);
 		return -1;
 	}
 	*out = v->valuestring;
@@ -118,8 +117,8 @@ bool_field(struct api_req *rq, const char *name, int *out)
 	if (v == NULL)
 		return 0;
 	if (!cJSON_IsBool(v)) {
-		api_error(rq, 400, "bad_request", "field \"%s\" must be a boolean",
-		    name);
+		api_error(rq, 400, "bad_request",
+		    "field \"%s\" must be a boolean", name);
 		return -1;
 	}
 	*out = cJSON_IsTrue(v);
@@ -156,7 +155,8 @@ path_arg(struct api_req *rq, const char *name, const char *in, char *out,
 		return -1;
 	}
 	for (c = in; *c != '\0'; c = strchrnul(c, '/'), c += *c == '/') {
-		if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0')) {
+		if (c[0] == '.' && c[1] == '.' &&
+		    (c[2] == '/' || c[2] == '\0')) {
 			api_error(rq, 400, "bad_request",
 			    "field \"%s\": \"..\" is not allowed in a path",
 			    name);
@@ -457,7 +457,8 @@ h_view_add(struct api_req *rq)
 		return;
 	}
 	if (r < 0) {
-		api_error(rq, 500, "internal", "cannot mount the view: %s", msg);
+		api_error(rq, 500, "internal", "cannot mount the view: %s",
+		    msg);
 		return;
 	}
 	api_json(rq, 201, v);
@@ -520,7 +521,8 @@ h_tool(struct api_req *rq)
 		if (strcmp(tool_perms[i].name, tool) == 0)
 			break;
 	if (i == sizeof(tool_perms) / sizeof(tool_perms[0])) {
-		api_error(rq, 404, "not_found", "no tool named \"%.64s\"", tool);
+		api_error(rq, 404, "not_found", "no tool named \"%.64s\"",
+		    tool);
 		return;
 	}
 	snprintf(rq->op, sizeof(rq->op), "%s", tool);
@@ -681,7 +683,8 @@ h_lock_acquire(struct api_req *rq)
 	}
 	if (r < 0) {
 		api_error(rq, r == SN_EINVAL || r == SN_ERANGE ? 400 : 500,
-		    r == SN_EINVAL || r == SN_ERANGE ? "bad_request" : "internal",
+		    r == SN_EINVAL || r == SN_ERANGE ? "bad_request" :
+		                                       "internal",
 		    "cannot take the lock: %s", err_str(r));
 		return;
 	}
@@ -751,8 +754,7 @@ h_lock_release(struct api_req *rq)
 		return;
 	snprintf(rq->rule, sizeof(rq->rule), "lock:%" PRIu64, id);
 	/* an admin may drop anyone's lock */
-	r = lock_release(t, id,
-	    (rq->perms & PERM_ADMIN) ? NULL : rq->id.agent);
+	r = lock_release(t, id, (rq->perms & PERM_ADMIN) ? NULL : rq->id.agent);
 	if (r == SN_ENOENT) {
 		api_error(rq, 404, "not_found", "no live lock %" PRIu64, id);
 		return;
@@ -841,8 +843,7 @@ h_audit_list(struct api_req *rq)
 	cJSON *o = NULL, *a, *last;
 	int r;
 
-	if ((qs != NULL &&
-	        config_parse_uint(qs, 0, INT64_MAX, &since) != 0) ||
+	if ((qs != NULL && config_parse_uint(qs, 0, INT64_MAX, &since) != 0) ||
 	    (ql != NULL &&
 	        config_parse_uint(ql, 1, AUDIT_LIMIT_MAX, &limit) != 0)) {
 		api_error(rq, 400, "bad_request",
@@ -852,23 +853,22 @@ h_audit_list(struct api_req *rq)
 	}
 	if ((r = trail_paths(rq, &dbp, &head)) < 0 ||
 	    (r = db_open(dbp, 0, &db)) < 0) {
-		api_error(rq, 500, "internal", "cannot open the audit trail: %s",
-		    err_str(r));
+		api_error(rq, 500, "internal",
+		    "cannot open the audit trail: %s", err_str(r));
 		goto out;
 	}
 	o = cJSON_CreateObject();
 	a = cJSON_AddArrayToObject(o, "events");
 	r = db_audit_each(db, since, limit, event_json, a);
 	if (r < 0) {
-		api_error(rq, 500, "internal", "cannot read the audit trail: %s",
-		    err_str(r));
+		api_error(rq, 500, "internal",
+		    "cannot read the audit trail: %s", err_str(r));
 		goto out;
 	}
 	last = cJSON_GetArrayItem(a, cJSON_GetArraySize(a) - 1);
 	cJSON_AddNumberToObject(o, "next",
-	    last != NULL ?
-	        cJSON_GetObjectItem(last, "seq")->valuedouble :
-	        (double)since);
+	    last != NULL ? cJSON_GetObjectItem(last, "seq")->valuedouble :
+	                   (double)since);
 	api_json(rq, 200, o);
 	o = NULL;
 out:

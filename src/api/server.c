@@ -48,8 +48,8 @@
 
 /* ---- metrics -------------------------------------------------------------- */
 
-static const int status_codes[] = { 200, 201, 400, 401, 403, 404, 405, 409,
-	413, 415, 422, 429, 500, 503, 504, 507 };
+static const int status_codes[] = { 200, 201, 400, 401, 403, 404, 405, 409, 413,
+	415, 422, 429, 500, 503, 504, 507 };
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]) + 1)
 static const double lat_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
@@ -152,9 +152,9 @@ tb_printf(struct tbuf *b, const char *fmt, ...)
 		return;
 	for (;;) {
 		va_start(ap, fmt);
-		n = b->p == NULL ? -1 :
-		                   vsnprintf(b->p + b->len, b->cap - b->len, fmt,
-		                       ap);
+		n = b->p == NULL ?
+		    -1 :
+		    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
 		va_end(ap);
 		if (n >= 0 && (size_t)n < b->cap - b->len) {
 			b->len += (size_t)n;
@@ -188,7 +188,8 @@ api_metrics_text(struct api_server *s)
 	    "# HELP sentinel_api_requests_total API requests by route and "
 	    "status.\n# TYPE sentinel_api_requests_total counter\n");
 	for (r = 0; r <= api_nroutes; r++) {
-		const char *name = r < api_nroutes ? api_routes[r].name : "none";
+		const char *name =
+		    r < api_nroutes ? api_routes[r].name : "none";
 
 		for (i = 0; i < NSTATUS; i++) {
 			unsigned long long v =
@@ -213,7 +214,8 @@ api_metrics_text(struct api_server *s)
 	    "latency by route.\n"
 	    "# TYPE sentinel_api_request_duration_seconds histogram\n");
 	for (r = 0; r <= api_nroutes; r++) {
-		const char *name = r < api_nroutes ? api_routes[r].name : "none";
+		const char *name =
+		    r < api_nroutes ? api_routes[r].name : "none";
 		unsigned long long n = atomic_load(&s->stats[r].count);
 
 		if (n == 0)
@@ -256,6 +258,27 @@ api_metrics_text(struct api_server *s)
 	    atomic_load(&s->auth_failures), atomic_load(&s->denials),
 	    registry_audit_queued(s->reg),
 	    registry_ready(s->reg, why, sizeof(why)));
+	{
+		unsigned long long ops[VIEW_NOPS], denials;
+
+		view_op_stats(ops, &denials);
+		tb_printf(&b,
+		    "# HELP sentinel_fs_requests_total Kernel requests served "
+		    "by the views, by FUSE operation.\n"
+		    "# TYPE sentinel_fs_requests_total counter\n");
+		for (i = 0; i < VIEW_NOPS; i++)
+			if (ops[i] != 0 && view_op_name((unsigned)i) != NULL)
+				tb_printf(&b,
+				    "sentinel_fs_requests_total{op=\"%s\"} "
+				    "%llu\n",
+				    view_op_name((unsigned)i), ops[i]);
+		tb_printf(&b,
+		    "# HELP sentinel_fs_denials_total File operations refused "
+		    "by role, policy, lock, size, quota or audit.\n"
+		    "# TYPE sentinel_fs_denials_total counter\n"
+		    "sentinel_fs_denials_total %llu\n",
+		    denials);
+	}
 	return b.p;
 }
 
@@ -329,8 +352,7 @@ api_error(struct api_req *rq, int status, const char *code, const char *fmt,
 }
 
 void
-api_errno(struct api_req *rq, int err, const char *reason, const char *fmt,
-    ...)
+api_errno(struct api_req *rq, int err, const char *reason, const char *fmt, ...)
 {
 	char msg[1024];
 	int status = 500;
@@ -602,7 +624,8 @@ utf8_ok(const char *p, size_t n)
 				return 0;
 			cp = (cp << 6) | (s[i] & 0x3f);
 		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		if ((k == 2 &&
+		        (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
 			return 0;
 		s += k + 1;
@@ -669,8 +692,9 @@ dispatch(struct api_server *s, struct req *q)
 		snprintf(rq->rule, sizeof(rq->rule), "role %s lacks %s",
 		    rq->id.role, policy_perm_name(bit));
 		rq->denied = 1;
-		api_error(rq, 403, "forbidden", "role %s lacks the %s permission",
-		    rq->id.role, policy_perm_name(bit));
+		api_error(rq, 403, "forbidden",
+		    "role %s lacks the %s permission", rq->id.role,
+		    policy_perm_name(bit));
 		return;
 	}
 	/* the workspace, and the agent's grant on it */
@@ -720,8 +744,9 @@ dispatch(struct api_server *s, struct req *q)
 		rq->body = cJSON_ParseWithLength(q->buf, q->len);
 		if (rq->body == NULL || !cJSON_IsObject(rq->body)) {
 			api_error(rq, 400, "bad_request",
-			    rq->body == NULL ? "the body is not valid JSON" :
-			                       "the body must be a JSON object");
+			    rq->body == NULL ?
+			        "the body is not valid JSON" :
+			        "the body must be a JSON object");
 			return;
 		}
 	} else if (q->len > 0) {
@@ -948,8 +973,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* Read a whole small file (at most max bytes) as a NUL-terminated text. */
 static int
-read_small(const char *path, size_t max, char **out, size_t *outlen,
-    char *err, size_t errlen)
+read_small(const char *path, size_t max, char **out, size_t *outlen, char *err,
+    size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	size_t len = 0;
@@ -1019,8 +1044,7 @@ static struct lcls lcls_of[L_COUNT_];
 
 static int
 start_one(struct api_server *s, enum listener l, const char *addr,
-    const char *cert, const char *key, const char *ca, char *err,
-    size_t errlen)
+    const char *cert, const char *key, const char *ca, char *err, size_t errlen)
 {
 	const struct sn_cfg_api *a = &s->cfg->api;
 	struct sockaddr_storage ss;
@@ -1038,7 +1062,7 @@ start_one(struct api_server *s, enum listener l, const char *addr,
 		flags |= MHD_USE_TLS;
 		s->d[l] = MHD_start_daemon(flags, 0, NULL, NULL, handler,
 		    &lcls_of[l], MHD_OPTION_SOCK_ADDR, &ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads,
+		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 		    MHD_OPTION_CONNECTION_LIMIT, a->max_connections,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, a->per_ip,
 		    MHD_OPTION_CONNECTION_TIMEOUT, a->timeout,
@@ -1053,7 +1077,7 @@ start_one(struct api_server *s, enum listener l, const char *addr,
 	} else {
 		s->d[l] = MHD_start_daemon(flags, 0, NULL, NULL, handler,
 		    &lcls_of[l], MHD_OPTION_SOCK_ADDR, &ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads,
+		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 		    MHD_OPTION_CONNECTION_LIMIT,
 		    l == L_OPS ? 64u : a->max_connections,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -1064,15 +1088,16 @@ start_one(struct api_server *s, enum listener l, const char *addr,
 		    NULL, MHD_OPTION_END);
 	}
 	if (s->d[l] == NULL) {
-		snprintf(err, errlen, "cannot listen on %s (in use, or no "
-		                      "such address)",
+		snprintf(err, errlen,
+		    "cannot listen on %s (in use, or no "
+		    "such address)",
 		    addr);
 		return SN_ESYS;
 	}
 	log_info("api: %s listener on %s",
-	    l == L_TLS ? "https (mTLS)" :
-	    l == L_PLAIN ? "plain (bearer token, loopback)" :
-	                   "ops",
+	    l == L_TLS       ? "https (mTLS)" :
+	        l == L_PLAIN ? "plain (bearer token, loopback)" :
+	                       "ops",
 	    addr);
 	return 0;
 }
@@ -1098,8 +1123,8 @@ api_server_start(struct registry *reg, const struct sn_config *cfg,
 	s->reg = reg;
 	s->cfg = cfg;
 	s->max_body = a->max_body;
-	keypath = cfg->audit_key_file != NULL ? strdup(cfg->audit_key_file) :
-	                                        NULL;
+	keypath =
+	    cfg->audit_key_file != NULL ? strdup(cfg->audit_key_file) : NULL;
 	if (keypath == NULL &&
 	    audit_key_default_path(registry_state_dir(reg), &keypath) < 0)
 		keypath = NULL;
@@ -1143,8 +1168,8 @@ api_server_start(struct registry *reg, const struct sn_config *cfg,
 		}
 		if (policy_role_perms(cfg, a->plain_role, &(unsigned){ 0 }) <
 		    0) {
-			snprintf(err, errlen, "[api] plain_role: no role \"%s\"",
-			    a->plain_role);
+			snprintf(err, errlen,
+			    "[api] plain_role: no role \"%s\"", a->plain_role);
 			rc = SN_EINVAL;
 			goto fail;
 		}

@@ -227,6 +227,7 @@ denied(struct sn_fs *fs, enum policy_op op, const char *path, const char *path2,
 	}
 	(void)record(fs, policy_op_name(op), path, path2, AUDIT_RES_DENIED, -r,
 	    rule, 0, 0, 0);
+	atomic_fetch_add(&fs_denials, 1);
 	return r;
 }
 

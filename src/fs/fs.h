@@ -12,6 +12,7 @@
 #include <fuse_lowlevel.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -94,6 +95,9 @@ void fs_linkmap_free(struct fs_linkmap *m);
  * the handles the kernel never released (connection aborted). */
 void fs_handles_init(struct sn_fs *fs);
 void fs_handles_free(struct sn_fs *fs);
+
+/* Denials of every view (view.c, for view_op_stats()). */
+extern atomic_ullong fs_denials;
 
 /* Set by view.c's request reader: this thread's CREATE is an O_TMPFILE. */
 extern __thread int fs_tmpfile_request;

@@ -84,12 +84,92 @@ static _Atomic uint64_t init_unique; /* unique of a pending INIT, or 0 */
 
 __thread int fs_tmpfile_request;
 
+/* Requests read from every view of this process, by opcode (metrics). */
+static atomic_ullong op_counts[VIEW_NOPS];
+atomic_ullong fs_denials;
+
+static const char *const op_names[VIEW_NOPS] = {
+	[1] = "lookup",
+	[2] = "forget",
+	[3] = "getattr",
+	[4] = "setattr",
+	[5] = "readlink",
+	[6] = "symlink",
+	[8] = "mknod",
+	[9] = "mkdir",
+	[10] = "unlink",
+	[11] = "rmdir",
+	[12] = "rename",
+	[13] = "link",
+	[14] = "open",
+	[15] = "read",
+	[16] = "write",
+	[17] = "statfs",
+	[18] = "release",
+	[20] = "fsync",
+	[21] = "setxattr",
+	[22] = "getxattr",
+	[23] = "listxattr",
+	[24] = "removexattr",
+	[25] = "flush",
+	[26] = "init",
+	[27] = "opendir",
+	[28] = "readdir",
+	[29] = "releasedir",
+	[30] = "fsyncdir",
+	[31] = "getlk",
+	[32] = "setlk",
+	[33] = "setlkw",
+	[34] = "access",
+	[35] = "create",
+	[36] = "interrupt",
+	[37] = "bmap",
+	[38] = "destroy",
+	[39] = "ioctl",
+	[40] = "poll",
+	[41] = "notify_reply",
+	[42] = "batch_forget",
+	[43] = "fallocate",
+	[44] = "readdirplus",
+	[45] = "rename2",
+	[46] = "lseek",
+	[47] = "copy_file_range",
+	[50] = "syncfs",
+	[51] = "tmpfile",
+};
+
+const char *
+view_op_name(unsigned op)
+{
+	if (op >= VIEW_NOPS || op_names[op] == NULL)
+		return op == 0 ? "other" : NULL;
+	return op_names[op];
+}
+
+void
+view_op_stats(unsigned long long out[VIEW_NOPS], unsigned long long *denials)
+{
+	unsigned i;
+
+	for (i = 0; i < VIEW_NOPS; i++)
+		out[i] =
+		    atomic_load_explicit(&op_counts[i], memory_order_relaxed);
+	if (denials != NULL)
+		*denials = atomic_load(&fs_denials);
+}
+
 static ssize_t
 io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
 
 	fs_tmpfile_request = 0;
+	if (n >= (ssize_t)sizeof(struct fuse_in_header)) {
+		uint32_t op = ((struct fuse_in_header *)buf)->opcode;
+
+		atomic_fetch_add_explicit(&op_counts[op < VIEW_NOPS ? op : 0],
+		    1, memory_order_relaxed);
+	}
 	if (n >= (ssize_t)sizeof(struct fuse_in_header) &&
 	    ((struct fuse_in_header *)buf)->opcode == FUSE_TMPFILE) {
 		/*

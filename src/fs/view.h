@@ -91,6 +91,17 @@ const char *view_mountpoint(const struct view *v);
 /* Open descriptors cached by the view's inode table. */
 unsigned view_cached_fds(struct view *v);
 
+/*
+ * Metrics: kernel requests served by every view of this process, by FUSE
+ * opcode (index 0: opcodes without a name here), and the requests refused
+ * by policy, role, lock, size, quota or audit.  view_op_name() is NULL
+ * for an unused index.
+ */
+#define VIEW_NOPS 64
+void view_op_stats(unsigned long long out[VIEW_NOPS],
+    unsigned long long *denials);
+const char *view_op_name(unsigned op);
+
 /* Route libfuse's own messages to Sentinel's log. */
 void view_log_init(void);
 

@@ -359,6 +359,8 @@ expect_match "latency histogram" 'sentinel_api_request_duration_seconds_bucket\{
 expect_match "auth failures" 'sentinel_api_auth_failures_total [1-9]' "$m"
 expect_match "denials" 'sentinel_api_denials_total [1-9]' "$m"
 expect_match "audit queue depth" 'sentinel_audit_queue_depth [0-9]+' "$m"
+expect_match "FUSE operations by op" 'sentinel_fs_requests_total\{op="lookup"\} [1-9]' "$m"
+expect_match "file denials" 'sentinel_fs_denials_total [1-9]' "$m"
 expect_eq "the ops listener has no /v1" 404 "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$O/v1/whoami")"
 RC=0
 curl -sS --max-time 5 "http://127.0.0.1:$P/healthz" -o /dev/null 2>/dev/null || RC=$?

@@ -366,6 +366,43 @@ RC=0
 curl -sS --max-time 5 "http://127.0.0.1:$P/healthz" -o /dev/null 2>/dev/null || RC=$?
 expect_ne "plain HTTP on the TLS port fails" 0 "$RC"
 
+section "the CLI against the server"
+cli() {
+	RC=0
+	OUT=$(SENTINEL_SERVER=$URL SENTINEL_CACERT=$PKI/ca.pem \
+		SENTINEL_CERT=$PKI/$1.pem SENTINEL_KEY=$PKI/$1.key \
+		XDG_CONFIG_HOME=$SN_TMP/xdg "$SN_SENTINEL" "${@:2}" 2>"$SN_TMP/cli.err") || RC=$?
+	ERR=$(cat "$SN_TMP/cli.err")
+}
+cli dev ws list
+expect_eq "sentinel ws list: exit 0" 0 "$RC${ERR:+ ($ERR)}"
+expect_match "it lists alpha" alpha "$OUT"
+cli dev tool --workspace alpha read_file src/main.c
+expect_eq "sentinel tool read_file prints the content" 'int main(void) { return 5; }' "$OUT"
+cli dev tool --workspace alpha write_file cli.txt --content "from the cli"
+expect_eq "sentinel tool write_file: exit 0" 0 "$RC${ERR:+ ($ERR)}"
+expect_eq "written, seen in the view" "from the cli" "$(cat "$SN_TMP/mdev2/cli.txt")"
+cli dev tool --workspace alpha read_file secrets/key
+expect_eq "a denied path: exit 1" 1 "$RC"
+expect_match "the error says 404 not_found" '404 not_found' "$ERR"
+cli dev lock acquire --workspace alpha cli.txt --ttl 60 -o json
+expect_eq "sentinel lock acquire: exit 0" 0 "$RC${ERR:+ ($ERR)}"
+clid=$(jget "$OUT" id)
+cli dev2 tool --workspace alpha write_file cli.txt --content "dev2"
+expect_eq "dev2's write of the locked file: exit 1" 1 "$RC"
+expect_match "the error names the 409 and the holder" '409 locked.*dev' "$ERR"
+cli dev lock list --workspace alpha
+expect_match "sentinel lock list shows it" 'cli.txt' "$OUT"
+cli dev lock release --workspace alpha "$clid"
+expect_eq "sentinel lock release: exit 0" 0 "$RC${ERR:+ ($ERR)}"
+cli audit audit list --workspace alpha -o json
+expect_eq "sentinel audit list --server: exit 0" 0 "$RC${ERR:+ ($ERR)}"
+expect_match "it shows the CLI's write" '"op":"write_file".*"path":"cli.txt"' "$OUT"
+cli audit audit verify --workspace alpha
+expect_eq "sentinel audit verify --server: exit 0" 0 "$RC${ERR:+ ($ERR)}"
+cli dev ws show beta
+expect_eq "sentinel ws show of an ungranted workspace: exit 1" 1 "$RC"
+
 section "the plain loopback listener: bearer token only"
 pl() { CODE=$(curl -sS --max-time 10 -o "$SN_TMP/body" -w '%{http_code}' "$@" 2>/dev/null) || CODE=000; BODY=$(cat "$SN_TMP/body"); }
 pl "http://127.0.0.1:$PL/v1/whoami"

@@ -84,7 +84,8 @@ render "$TMP/flipped.yaml" \
     --set 'affinity={podAntiAffinity: {}}' \
     --set 'workspace.repository.initContainers=[{name: clone, image: "debian:12-slim"}]' \
     --set workspace.mountPath=/src \
-    --set agent.name=codex --set agent.runAsUser=4242
+    --set agent.name=codex --set agent.runAsUser=4242 \
+    --set api.tokenSecret=agent-token
 render "$TMP/notes.txt" --notes
 
 # ---- 3. the manifests parse and hold what the sidecar mode needs --------
@@ -108,7 +109,7 @@ def by_kind(ds):
         out.setdefault(d.get("kind"), []).append(d)
     return out
 
-def pod_checks(name, ds, mount, agent, uid, sa_expected):
+def pod_checks(name, ds, mount, agent, uid, sa_expected, token=None):
     k = by_kind(ds)
     for kind in ("ConfigMap", "Deployment"):
         check(len(k.get(kind, [])) == 1, "%s: one %s" % (name, kind))
@@ -152,8 +153,26 @@ def pod_checks(name, ds, mount, agent, uid, sa_expected):
               "%s: agent mounts the workspace at %s, HostToContainer" % (name, mount))
     check("repository" in smounts and "repository" not in amounts,
           "%s: the repository volume is mounted in the sentinel container only" % name)
-    check(set(amounts) == ({bidi[0]["name"]} if bidi else set()),
-          "%s: the agent mounts nothing but the workspace" % name)
+    want = ({bidi[0]["name"]} if bidi else set()) | ({"api-token"} if token else set())
+    check(set(amounts) == want,
+          "%s: the agent mounts nothing but the workspace%s" % (name, " and its API token" if token else ""))
+    rp = sen.get("readinessProbe", {}).get("httpGet", {})
+    ports = {p.get("name"): p.get("containerPort") for p in sen.get("ports", [])}
+    check(rp.get("path") == "/readyz" and rp.get("port") == "ops" and ports.get("ops") == 9090,
+          "%s: readiness is GET /readyz on the ops port 9090" % name)
+    lp = sen.get("livenessProbe", {}).get("httpGet", {})
+    check(lp.get("path") == "/healthz" and lp.get("port") == "ops",
+          "%s: liveness is GET /healthz on the ops port" % name)
+    env = {e["name"]: e.get("value") for e in ag.get("env", [])}
+    if token:
+        check(vols.get("api-token", {}).get("secret", {}).get("secretName") == token,
+              "%s: the token comes from Secret %s" % (name, token))
+        check(env.get("SENTINEL_SERVER") == "http://127.0.0.1:8080"
+              and env.get("SENTINEL_TOKEN_FILE") == "/run/sentinel/token/token",
+              "%s: the agent is told where the API and its token are" % name)
+    else:
+        check("SENTINEL_SERVER" not in env and "api-token" not in vols,
+              "%s: no API token without api.tokenSecret" % name)
     asc = ag.get("securityContext", {})
     check(asc.get("runAsUser") == uid and asc.get("runAsNonRoot") is True
           and asc.get("allowPrivilegeEscalation") is False
@@ -170,6 +189,14 @@ def pod_checks(name, ds, mount, agent, uid, sa_expected):
     check(any(l.startswith('[workspace "') for l in lines), "%s: sentinel.conf has a [workspace] section" % name)
     check("mountpoint = %s" % mount in lines, "%s: the view is mounted at %s" % (name, mount))
     check("allowed_uids = %d" % uid in lines, "%s: the view admits uid %d" % (name, uid))
+    check("ops_listen = 0.0.0.0:9090" in lines and "listen = off" in lines,
+          "%s: [api] ops on the pod IP, no mTLS listener" % name)
+    check(("plain_listen = 127.0.0.1:8080" in lines) == bool(token)
+          and (("plain_agent = %s" % agent) in lines) == bool(token),
+          "%s: the plain loopback listener %s" % (name, "for " + agent if token else "is off"))
+    check("agents = %s" % agent in lines, "%s: the agent is granted the workspace" % name)
+    with open(tmp + "/" + name + ".conf", "w") as cf:
+        cf.write(conf)
     rmount = smounts.get("repository", {}).get("mountPath")
     check(rmount and "root = %s" % rmount in lines, "%s: the workspace root is the repository volume" % name)
     return spec
@@ -177,7 +204,7 @@ def pod_checks(name, ds, mount, agent, uid, sa_expected):
 d = docs(tmp + "/default.yaml")
 pod_checks("default", d, "/workspace", "agent", 1000, True)
 f = docs(tmp + "/flipped.yaml")
-spec = pod_checks("flipped", f, "/src", "codex", 4242, False)
+spec = pod_checks("flipped", f, "/src", "codex", 4242, False, token="agent-token")
 if spec:
     check(spec.get("serviceAccountName") == "default", "flipped: serviceAccountName default")
     repo = [v for v in spec["volumes"] if v["name"] == "repository"][0]

@@ -1440,6 +1440,129 @@ test_demo(void)
 	ok(config_demo("/s", "/m", NULL) == SN_EINVAL, "demo: NULL out");
 }
 
+/* ---- [api], grants, views_dir -------------------------------------------- */
+
+static void
+test_api(void)
+{
+	struct sn_config *cfg;
+	char host[64], err[1024], path[4096];
+	unsigned port = 0;
+	const char *src;
+	int rc;
+
+	cfg = good("[server]\nstate_dir = /s\n", "no [api]");
+	if (cfg != NULL) {
+		ok(!cfg->api.enabled, "no [api]: the API is off");
+		ok(cfg->views_dir == NULL, "views_dir unset");
+		config_free(cfg);
+	}
+	cfg = good("[api]\ncert = c.pem\nkey = k.pem\nclient_ca = ca.pem\n"
+	           "[server]\nviews_dir = /v\n"
+	           "[workspace \"w\"]\nagents = a, b.c\nagents = d\n"
+	           "uid = 1000\ngid = 1001\n",
+	    "[api] with its defaults");
+	if (cfg != NULL) {
+		ok(cfg->api.enabled, "[api]: enabled");
+		is_str(cfg->api.listen, "127.0.0.1:8443", "listen default");
+		is_str(cfg->api.ops_listen, "127.0.0.1:9090", "ops default");
+		is_str(cfg->api.plain_listen, "off", "plain off by default");
+		is_str(cfg->api.plain_role, "Dev", "plain_role default");
+		ok(cfg->api.max_body == 32u << 20, "max_body 32M");
+		ok(cfg->api.max_connections == 1024 && cfg->api.per_ip == 256 &&
+		        cfg->api.threads == 8 && cfg->api.timeout == 120,
+		    "connection limits");
+		is_str(cfg->views_dir, "/v", "views_dir");
+		ok(cfg->workspaces[0].agents.n == 3 &&
+		        strcmp(cfg->workspaces[0].agents.v[2], "d") == 0,
+		    "agents: a list, repeated key appends");
+		ok(cfg->workspaces[0].uid == 1000 &&
+		        cfg->workspaces[0].gid == 1001,
+		    "uid, gid");
+		config_free(cfg);
+	}
+	cfg = good("[workspace \"w\"]\n", "no uid");
+	if (cfg != NULL) {
+		ok(cfg->workspaces[0].uid == SN_CFG_NO_ID &&
+		        cfg->workspaces[0].gid == SN_CFG_NO_ID,
+		    "uid/gid unset");
+		config_free(cfg);
+	}
+	good_free("[api]\nlisten = off\n", "listen off needs no certificate");
+	good_free("[api]\nlisten = off\nplain_listen = 127.0.0.1:8080\n"
+	          "token_file = /t\nplain_agent = side\n",
+	    "plain listener on loopback with a token");
+	good_free("[api]\nlisten = off\nplain_listen = [::1]:8080\n"
+	          "token_file = /t\nplain_agent = side\n",
+	    "plain listener on [::1]");
+	good_free("[api]\nlisten = [::]:8443\ncert = c\nkey = k\nclient_ca = "
+	          "ca\nops_listen = 0.0.0.0:9090\n",
+	    "IPv6 and any-address listeners");
+	bad("[api]\nlisten = 127.0.0.1:8443\n", 2, "[api]",
+	    "cert, key and client_ca are required", "mTLS without certificates");
+	bad("[api]\nlisten = off\nplain_listen = 0.0.0.0:8080\n"
+	    "token_file = /t\nplain_agent = side\n",
+	    3, "[api] plain_listen", "loopback", "plain listener off loopback");
+	bad("[api]\nlisten = off\nplain_listen = 10.0.0.1:8080\n"
+	    "token_file = /t\nplain_agent = side\n",
+	    3, "[api] plain_listen", "loopback", "plain listener on 10.0.0.1");
+	bad("[api]\nlisten = off\nplain_listen = 127.0.0.1:8080\n", 3,
+	    "[api] plain_listen", "token_file", "plain listener without token");
+	bad("[api]\nlisten = off\ntoken_file = /t\n", 3, "[api]",
+	    "plain_listen", "token without a plain listener");
+	bad("[api]\nlisten = 127.0.0.1\n", 2, "[api] listen", "not an address",
+	    "address without a port");
+	bad("[api]\nlisten = 127.0.0.1:0\n", 2, "[api] listen",
+	    "not an address", "port 0");
+	bad("[api]\nlisten = 127.0.0.1:65536\n", 2, "[api] listen",
+	    "not an address", "port 65536");
+	bad("[api]\nlisten = example.com:443\n", 2, "[api] listen",
+	    "not an address", "a host name");
+	bad("[api]\nlisten = ::1:443\n", 2, "[api] listen", "not an address",
+	    "IPv6 without brackets");
+	bad("[api]\nmax_connections = 0\n", 2, "[api] max_connections",
+	    "out of range", "max_connections 0");
+	bad("[workspace \"w\"]\nagents = a, ../b\n", 2,
+	    "[workspace \"w\"] agents", "not a valid id", "a bad agent id");
+	bad("[workspace \"w\"]\nagents = a,,b\n", 2, "[workspace \"w\"] agents",
+	    "empty element", "an empty agent");
+	bad("[api]\n[api]\n", 2, NULL, "", "[api] twice");
+
+	rc = config_parse_addr("[::1]:8443", host, sizeof(host), &port);
+	ok(rc == 0 && strcmp(host, "::1") == 0 && port == 8443,
+	    "config_parse_addr [::1]:8443");
+	ok(config_addr_loopback("127.3.4.5") && config_addr_loopback("::1") &&
+	        config_addr_loopback("localhost") &&
+	        !config_addr_loopback("0.0.0.0") &&
+	        !config_addr_loopback("::") &&
+	        !config_addr_loopback("10.1.1.1"),
+	    "config_addr_loopback");
+
+	/* the demo serves the API with its development PKI */
+	rc = config_demo("/st", "./workspace", &cfg);
+	if (ok(rc == 0, "config_demo")) {
+		ok(cfg->api.enabled, "demo: the API is on");
+		is_str(cfg->api.cert, "/st/pki/server.pem", "demo cert");
+		is_str(cfg->api.client_ca, "/st/pki/ca.pem", "demo client_ca");
+		is_str(cfg->api.crl, "/st/pki/crl.pem", "demo crl");
+		is_str(cfg->views_dir, "/st/views", "demo views_dir");
+		ok(cfg->workspaces[0].agents.n == 1 &&
+		        strcmp(cfg->workspaces[0].agents.v[0], "dev") == 0,
+		    "demo: dev is granted the demo workspace");
+		config_free(cfg);
+	}
+
+	/* the configuration shipped with the container image */
+	src = getenv("SN_SRCDIR");
+	snprintf(path, sizeof(path), "%s/infrastructure/docker/sentinel.conf",
+	    src != NULL ? src : ".");
+	cfg = NULL;
+	rc = config_load(path, &cfg, err, sizeof(err));
+	if (!ok(rc == 0, "the container image's sentinel.conf parses"))
+		diag("%s", err);
+	config_free(cfg);
+}
+
 static void
 test_misc(void)
 {
@@ -1477,6 +1600,7 @@ main(void)
 	test_chaos();
 	test_load();
 	test_demo();
+	test_api();
 	test_misc();
 	return done_testing();
 }

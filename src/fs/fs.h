@@ -51,6 +51,32 @@ struct fs_ws {
 	_Atomic long long used;   /* bytes held (only with quota) */
 };
 
+/*
+ * The shared state of one workspace's views (view.h), and of the file
+ * tools of the control API (tools.h).  Immutable after
+ * workspace_fs_open() but for the atomics and what ws says.
+ *
+ * A workspace root is served by one process only, unless every server of
+ * it says it has external writers: the long kernel caches of a view are
+ * kept valid by invalidations that only the views of one process send
+ * each other.  The claim is a flock on the root directory, exclusive
+ * (shared with external_writers), held for the life of the workspace_fs.
+ */
+struct workspace_fs {
+	struct fsgroup *group;
+	struct fs_ws ws;
+	const struct sn_config *cfg;
+	int lockfd; /* the claim, or -1 */
+	dev_t dev;  /* the root it claims */
+	ino_t ino;
+	/* for the tools: everything they open is resolved beneath rootfd */
+	int rootfd;        /* O_PATH | O_DIRECTORY of the root, or -1 */
+	char *root_real;   /* realpath() of the root at open, or NULL */
+	uint64_t root_mnt; /* the root's mount id */
+	unsigned uid, gid; /* owner of what tools create (SN_CFG_NO_ID: ours) */
+	_Atomic unsigned long long api_ctr; /* chaos counter of tool calls */
+};
+
 /* Open file and directory handles of a view, so teardown can free them. */
 #define FS_HSHARDS 16
 struct fs_handle {
@@ -135,7 +161,8 @@ int fsgroup_new(struct fsgroup **out /* OUT */);
 void fsgroup_free(struct fsgroup *g);
 void fsgroup_add(struct fsgroup *g, struct sn_fs *fs);
 void fsgroup_remove(struct fsgroup *g, struct sn_fs *fs);
-/* Invalidate the entry (parent, name) in every view but origin. */
+/* Invalidate the entry (parent, name) in every view but origin (NULL:
+ * in every view, for a change made by a tool). */
 uint64_t fsgroup_inval_entry(struct fsgroup *g, struct sn_fs *origin,
     dev_t pdev, ino_t pino, const char *name);
 /* Invalidate the attributes and data of (dev, ino) in every view but origin. */

@@ -211,7 +211,7 @@ enqueue(struct fsgroup *g, struct sn_fs *origin, dev_t dev, ino_t ino,
 	struct nreq *r;
 	uint64_t seq;
 
-	if (g == NULL || atomic_load(&g->nviews) < 2)
+	if (g == NULL || atomic_load(&g->nviews) < (origin != NULL ? 2 : 1))
 		return 0; /* nobody else to tell: costs nothing */
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)

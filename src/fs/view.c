@@ -34,22 +34,6 @@
 #include "fs/fs.h"
 #include "fs/view.h"
 
-/*
- * A workspace root is served by one process only, unless every server of
- * it says it has external writers: the long kernel caches of a view are
- * kept valid by invalidations that only the views of one process send
- * each other.  The claim is a flock on the root directory, exclusive
- * (shared with external_writers), held for the life of the workspace_fs.
- */
-struct workspace_fs {
-	struct fsgroup *group;
-	struct fs_ws ws;
-	const struct sn_config *cfg;
-	int lockfd; /* the claim, or -1 */
-	dev_t dev;  /* the root it claims */
-	ino_t ino;
-};
-
 struct view {
 	struct sn_fs fs; /* first: fuse userdata */
 	struct workspace_fs *w;
@@ -382,6 +366,33 @@ out:
 	return r;
 }
 
+/*
+ * The root as the tools see it (tools.c): a descriptor everything is
+ * resolved beneath, and its real path, by which the real path of what is
+ * opened is known.  A root that cannot be opened leaves rootfd -1 (the
+ * tools then fail; view_new() reports why).
+ */
+static void
+open_root(struct workspace_fs *w, const char *root)
+{
+	struct statx sx;
+
+	w->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->rootfd < 0)
+		return;
+	w->root_real = realpath(root, NULL);
+	if (w->root_real == NULL ||
+	    statx(w->rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID)) {
+		close(w->rootfd);
+		w->rootfd = -1;
+		free(w->root_real);
+		w->root_real = NULL;
+		return;
+	}
+	w->root_mnt = sx.stx_mnt_id;
+}
+
 int
 workspace_fs_open(const struct workspace_opts *o, struct workspace_fs **out,
     char *err, size_t errlen)
@@ -394,7 +405,15 @@ workspace_fs_open(const struct workspace_opts *o, struct workspace_fs **out,
 	if (w == NULL)
 		return errf(err, errlen, SN_ENOMEM, "out of memory");
 	w->lockfd = -1;
+	w->rootfd = -1;
 	w->cfg = o->cfg;
+	w->uid = w->gid = SN_CFG_NO_ID;
+	if (o->wcfg != NULL) {
+		w->uid = o->wcfg->uid;
+		w->gid = o->wcfg->gid;
+	}
+	if (o->root != NULL)
+		open_root(w, o->root);
 	w->ws.id = strdup(o->id != NULL ? o->id : "local");
 	if (w->ws.id == NULL) {
 		r = errf(err, errlen, SN_ENOMEM, "out of memory");
@@ -451,6 +470,9 @@ workspace_fs_free(struct workspace_fs *w)
 	policy_free(w->ws.policy);
 	fs_linkmap_free(&w->ws.links);
 	free(w->ws.id);
+	if (w->rootfd >= 0)
+		close(w->rootfd);
+	free(w->root_real);
 	if (w->lockfd >= 0)
 		close(w->lockfd);
 	free(w);

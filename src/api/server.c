@@ -64,11 +64,18 @@ struct route_stats {
 
 enum listener { L_TLS, L_PLAIN, L_OPS, L_COUNT_ };
 
+/* What an MHD callback gets: the server and which listener. */
+struct lcls {
+	struct api_server *s;
+	enum listener l;
+};
+
 struct api_server {
 	struct registry *reg;
 	const struct sn_config *cfg;
 	struct tlsauth *tls;
 	struct MHD_Daemon *d[L_COUNT_];
+	struct lcls lcls[L_COUNT_];
 	char *token; /* the plain listener's bearer token */
 	size_t token_len;
 	unsigned char key[AUDIT_KEY_LEN]; /* to verify chains on request */
@@ -824,11 +831,6 @@ is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
-struct lcls {
-	struct api_server *s;
-	enum listener l;
-};
-
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -1040,53 +1042,56 @@ sockaddr_of(const char *addr, struct sockaddr_storage *ss, char *err,
 	return 0;
 }
 
-static struct lcls lcls_of[L_COUNT_];
-
 static int
 start_one(struct api_server *s, enum listener l, const char *addr,
     const char *cert, const char *key, const char *ca, char *err, size_t errlen)
 {
 	const struct sn_cfg_api *a = &s->cfg->api;
 	struct sockaddr_storage ss;
+	struct MHD_OptionItem o[24];
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	unsigned threads = l == L_OPS ? 1 : a->threads;
+	size_t n = 0;
 	int rc;
 
+#define OPT(opt, v, p) \
+	do { \
+		o[n].option = (opt); \
+		o[n].value = (intptr_t)(v); \
+		o[n].ptr_value = (p); \
+		n++; \
+	} while (0)
 	if ((rc = sockaddr_of(addr, &ss, err, errlen)) < 0)
 		return rc;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	lcls_of[l].s = s;
-	lcls_of[l].l = l;
+	s->lcls[l].s = s;
+	s->lcls[l].l = l;
+	OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+	if (threads > 1)
+		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	OPT(MHD_OPTION_CONNECTION_LIMIT, l == L_OPS ? 64u : a->max_connections,
+	    NULL);
+	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, l == L_OPS ? 64u : a->per_ip,
+	    NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, a->timeout, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEM_LIMIT, NULL);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, &s->lcls[l]);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL);
 	if (l == L_TLS) {
 		flags |= MHD_USE_TLS;
-		s->d[l] = MHD_start_daemon(flags, 0, NULL, NULL, handler,
-		    &lcls_of[l], MHD_OPTION_SOCK_ADDR, &ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
-		    MHD_OPTION_CONNECTION_LIMIT, a->max_connections,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, a->per_ip,
-		    MHD_OPTION_CONNECTION_TIMEOUT, a->timeout,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEM_LIMIT,
-		    MHD_OPTION_NOTIFY_COMPLETED, completed, &lcls_of[l],
-		    MHD_OPTION_NOTIFY_CONNECTION, notify_conn, NULL,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY,
-		    key, MHD_OPTION_HTTPS_MEM_TRUST, ca,
-		    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-		    MHD_OPTION_END);
-	} else {
-		s->d[l] = MHD_start_daemon(flags, 0, NULL, NULL, handler,
-		    &lcls_of[l], MHD_OPTION_SOCK_ADDR, &ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
-		    MHD_OPTION_CONNECTION_LIMIT,
-		    l == L_OPS ? 64u : a->max_connections,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    l == L_OPS ? 64u : a->per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-		    a->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)CONN_MEM_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
-		    completed, &lcls_of[l], MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		    NULL, MHD_OPTION_END);
+		OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_conn, NULL);
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key);
+		/* makes GnuTLS ask for a client certificate; tlsauth.c
+		 * verifies it (MHD itself never does) */
+		OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)ca);
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES);
 	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	s->d[l] = MHD_start_daemon(flags, 0, NULL, NULL, handler, &s->lcls[l],
+	    MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 	if (s->d[l] == NULL) {
 		snprintf(err, errlen,
 		    "cannot listen on %s (in use, or no "

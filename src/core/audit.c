@@ -189,9 +189,9 @@ encode_row(struct buf *b, const struct db_audit_row *r)
 	    (rc = put_int(b, r->bytes)) < 0 ||
 	    (rc = put_int(b, r->injected)) < 0)
 		return rc;
-	if (v2 && ((rc = put_str(b, r->role)) < 0 ||
-	              (rc = put_str(b, r->auth)) < 0 ||
-	              (rc = put_int(b, r->status)) < 0))
+	if (v2 &&
+	    ((rc = put_str(b, r->role)) < 0 || (rc = put_str(b, r->auth)) < 0 ||
+	        (rc = put_int(b, r->status)) < 0))
 		return rc;
 	return 0;
 }

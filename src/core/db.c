@@ -774,8 +774,9 @@ db_grant_delete(struct db *db, const char *ws, const char *agent)
 	const char *args[2] = { ws, agent };
 	int r, n = 0;
 
-	r = run_text(db, "DELETE FROM grants WHERE workspace = ?1 AND agent = ?2",
-	    args, 2, &n);
+	r = run_text(db,
+	    "DELETE FROM grants WHERE workspace = ?1 AND agent = ?2", args, 2,
+	    &n);
 	if (r == 0 && n == 0)
 		r = SN_ENOENT;
 	return r;

@@ -86,9 +86,9 @@ struct db_audit_row {
 	int64_t bytes;
 	int64_t injected; /* 1 = an injected fault */
 	int64_t encoding_version;
-	const char *role;   /* version 2 */
-	const char *auth;   /* version 2 */
-	int64_t status;     /* version 2 */
+	const char *role; /* version 2 */
+	const char *auth; /* version 2 */
+	int64_t status;   /* version 2 */
 	unsigned char hash[DB_HASH_LEN];
 	size_t hash_len; /* as stored: DB_HASH_LEN unless tampered with */
 };

@@ -1499,7 +1499,8 @@ test_api(void)
 	          "ca\nops_listen = 0.0.0.0:9090\n",
 	    "IPv6 and any-address listeners");
 	bad("[api]\nlisten = 127.0.0.1:8443\n", 2, "[api]",
-	    "cert, key and client_ca are required", "mTLS without certificates");
+	    "cert, key and client_ca are required",
+	    "mTLS without certificates");
 	bad("[api]\nlisten = off\nplain_listen = 0.0.0.0:8080\n"
 	    "token_file = /t\nplain_agent = side\n",
 	    3, "[api] plain_listen", "loopback", "plain listener off loopback");

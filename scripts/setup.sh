@@ -37,7 +37,7 @@ PKGS_BUILD="build-essential autoconf automake libtool pkg-config make gcc
 	libfuse3-dev libmicrohttpd-dev libssl-dev libsqlite3-dev libcjson-dev
 	libcap-dev libcurl4-openssl-dev libgnutls28-dev"
 PKGS_RUN="fuse3 sqlite3 ca-certificates kmod openssl"
-PKGS_TEST="git rsync attr acl util-linux procps psmisc e2fsprogs coreutils
+PKGS_TEST="git curl rsync attr acl util-linux procps psmisc e2fsprogs coreutils
 	python3 python3-yaml"
 PKGS_QUALITY="clang libclang-rt-14-dev clang-format cppcheck valgrind
 	libc6-dbg yamllint"

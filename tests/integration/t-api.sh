@@ -12,6 +12,7 @@ sn_require_fuse
 command -v curl >/dev/null || sn_skip_all "curl is missing"
 command -v openssl >/dev/null || sn_skip_all "openssl is missing"
 command -v git >/dev/null || sn_skip_all "git is missing"
+command -v sqlite3 >/dev/null || sn_skip_all "sqlite3 is missing"
 sn_tmp
 
 PKI=$SN_TMP/pki
@@ -414,4 +415,47 @@ expect_api "the token" 200
 expect_eq "it is the configured agent" dev "$(jget "$BODY" agent)"
 
 sn_stop "$SN_PID"
+
+section "chaos on the API: every change fails as configured, reads never"
+for kind in timeout:504:timeout disk_full:507:disk_full; do
+	IFS=: read -r errs status code <<<"$kind"
+	C=$SN_TMP/chaos-$errs
+	mkdir -p "$C/root" "$C/mnt"
+	P=$(sn_free_port)
+	O=$(sn_free_port)
+	cat >"$C/sentinel.conf" <<EOF
+[server]
+state_dir = $C/state
+[api]
+listen = 127.0.0.1:$P
+ops_listen = 127.0.0.1:$O
+cert = $PKI/server.pem
+key = $PKI/server.key
+client_ca = $PKI/ca.pem
+[chaos]
+rate = 1
+errors = $errs
+scope = api
+[workspace "c"]
+root = $C/root
+agents = dev
+[view "c"]
+workspace = c
+agent = dev
+mountpoint = $C/mnt
+EOF
+	echo data >"$C/root/f"
+	sn_serve "$C/sentinel.conf"
+	sn_wait_for 20 curl -fsS "http://127.0.0.1:$O/readyz" -o /dev/null || fail "chaos server ready"
+	URL=https://127.0.0.1:$P
+	tool dev c write_file '{"path":"f","content":"changed"}'
+	expect_api "chaos $errs: write_file" "$status" "$code"
+	expect_eq "chaos $errs: nothing changed" data "$(cat "$C/root/f")"
+	tool dev c read_file '{"path":"f"}'
+	expect_api "chaos $errs: read_file still works" 200
+	expect_eq "chaos $errs: the fault is audited as injected" 1 \
+	    "$(sqlite3 "file:$C/state/workspaces/c/workspace.db?mode=ro" \
+		"SELECT count(*) FROM audit WHERE op='write_file' AND injected=1 AND status=$status")"
+	sn_stop "$SN_PID"
+done
 sn_done

@@ -363,7 +363,9 @@ want_refused "TLS 1.3, cacert-as-client" "is a CA certificate" \
 
 # ---- memory ---------------------------------------------------------------------
 section "valgrind"
-if command -v valgrind >/dev/null 2>&1; then
+if grep -q __asan_init "$TC" 2>/dev/null; then
+	skip "valgrind runs" "the helper is built with AddressSanitizer"
+elif command -v valgrind >/dev/null 2>&1; then
 	VG=(valgrind -q --error-exitcode=99 --leak-check=full
 	    '--errors-for-leak-kinds=definite,indirect')
 	while IFS='|' read -r desc want first args; do

@@ -21,8 +21,10 @@
 
 #include "core/err.h"
 
-enum { V1_MEM, V1_CPU, V1_PIDS, V1_N };
-static const char *const v1_ctl[V1_N] = { "memory", "cpu", "pids" };
+/* V1_ACCT only when cpuacct is a hierarchy of its own (else the cpu one
+ * carries it) */
+enum { V1_MEM, V1_CPU, V1_PIDS, V1_ACCT, V1_N };
+static const char *const v1_ctl[V1_N] = { "memory", "cpu", "pids", "cpuacct" };
 
 #define CG_CTLS   "+cpu +memory +pids"
 #define CG_PERIOD 100000u
@@ -30,6 +32,7 @@ static const char *const v1_ctl[V1_N] = { "memory", "cpu", "pids" };
 struct cgroup_root {
 	int ver;
 	unsigned flags;
+	int ndirs;                /* 1 (v2), 3 or 4 (v1) */
 	char dir[V1_N][PATH_MAX]; /* v2: dir[0] only; the "sentinel" parents */
 };
 
@@ -290,6 +293,7 @@ open_v2(struct cgroup_root *cr, const char *fsroot, const char *self, char *err,
 		return SN_ESYS;
 	}
 	cr->ver = 2;
+	cr->ndirs = 1;
 	return 0;
 }
 
@@ -297,10 +301,17 @@ static int
 open_v1(struct cgroup_root *cr, const char *fsroot, const char *self, char *err,
     size_t errlen)
 {
-	char mnt[PATH_MAX], rel[PATH_MAX];
+	char mnt[PATH_MAX], rel[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
 	int i, e;
 
-	for (i = 0; i < V1_N; i++) {
+	cr->ndirs = V1_ACCT;
+	if (join(mnt, sizeof(mnt), fsroot, "cpuacct") == 0 &&
+	    realpath(mnt, a) != NULL &&
+	    join(mnt, sizeof(mnt), fsroot, "cpu") == 0 &&
+	    realpath(mnt, b) != NULL && strcmp(a, b) != 0 &&
+	    exists(a, "cgroup.procs"))
+		cr->ndirs = V1_N;
+	for (i = 0; i < cr->ndirs; i++) {
 		if (join(mnt, sizeof(mnt), fsroot, v1_ctl[i]) < 0)
 			return SN_ERANGE;
 		if (!exists(mnt, "cgroup.procs"))
@@ -463,7 +474,7 @@ cgroup_call_new(struct cgroup_root *cr, const char *group, const char *name,
 		return SN_ENOMEM;
 	c->cr = cr;
 	c->fd = -1;
-	n = cr->ver == 2 ? 1 : V1_N;
+	n = cr->ndirs;
 	for (i = 0; i < n; i++) {
 		if (join(g, sizeof(g), cr->dir[i], group) < 0 ||
 		    join(c->dir[i], sizeof(c->dir[i]), g, name) < 0) {
@@ -520,7 +531,7 @@ int
 cgroup_call_attach(struct cgroup_call *c, pid_t pid)
 {
 	char v[32];
-	int i, n = c->cr->ver == 2 ? 1 : V1_N;
+	int i, n = c->cr->ndirs;
 
 	snprintf(v, sizeof(v), "%d", (int)pid);
 	for (i = 0; i < n; i++)
@@ -558,7 +569,23 @@ cgroup_call_usage(struct cgroup_call *c, struct cgroup_usage *u)
 			u->oom_kills = keyed(buf, "oom_kill");
 		if (rfile(d, "pids.events", buf, sizeof(buf)) >= 0)
 			u->pids_max = keyed(buf, "max");
+		if (rfile(d, "cpu.stat", buf, sizeof(buf)) >= 0 &&
+		    strstr(buf, "user_usec") != NULL) {
+			u->have_cpu = 1;
+			u->user_ns = keyed(buf, "user_usec") * 1000;
+			u->sys_ns = keyed(buf, "system_usec") * 1000;
+		}
 		return 0;
+	}
+	{
+		const char *a =
+		    c->cr->ndirs > V1_ACCT ? c->dir[V1_ACCT] : c->dir[V1_CPU];
+
+		if (exists(a, "cpuacct.usage_user")) {
+			u->have_cpu = 1;
+			u->user_ns = file_u64(a, "cpuacct.usage_user");
+			u->sys_ns = file_u64(a, "cpuacct.usage_sys");
+		}
 	}
 	u->peak_memory = file_u64(c->dir[V1_MEM], "memory.max_usage_in_bytes");
 	if (rfile(c->dir[V1_MEM], "memory.oom_control", buf, sizeof(buf)) >= 0)
@@ -593,7 +620,7 @@ int
 cgroup_call_kill(struct cgroup_call *c)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int i, tries, left = 0, n = c->cr->ver == 2 ? 1 : V1_N;
+	int i, tries, left = 0, n = c->cr->ndirs;
 
 	if (c->cr->flags & CGROUP_F_FAKE)
 		return 0;
@@ -617,7 +644,7 @@ cgroup_call_free(struct cgroup_call *c)
 
 	if (c == NULL)
 		return;
-	n = c->cr->ver == 2 ? 1 : V1_N;
+	n = c->cr->ndirs;
 	if (c->dir[0][0] != '\0')
 		(void)cgroup_call_kill(c);
 	if (c->fd >= 0)

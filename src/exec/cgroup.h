@@ -63,6 +63,9 @@ struct cgroup_usage {
 	uint64_t peak_memory; /* bytes */
 	uint64_t oom_kills;   /* processes the OOM killer killed */
 	uint64_t pids_max;    /* forks refused by pids.max */
+	int have_cpu;         /* user_ns/sys_ns valid (v2 cpu.stat, v1
+				 cpuacct) */
+	uint64_t user_ns, sys_ns;
 };
 /* OUT: *u (zeroed on entry).  0 or SN_ESYS. */
 int cgroup_call_usage(struct cgroup_call *c, struct cgroup_usage *u);

@@ -1197,6 +1197,14 @@ reap:
 		(void)cgroup_call_kill(cg);
 		if (cgroup_call_usage(cg, &cu) == 0) {
 			r->peak_memory = cu.peak_memory;
+			/* the cgroup also counts what the namespace's end
+			 * killed, which no wait() accounted */
+			if (cu.have_cpu &&
+			    cu.user_ns + cu.sys_ns >
+			        (r->user_s + r->sys_s) * 1e9) {
+				r->user_s = (double)cu.user_ns / 1e9;
+				r->sys_s = (double)cu.sys_ns / 1e9;
+			}
 			if (!timed_out && cu.oom_kills > 0)
 				r->limit = "memory";
 			else if (!timed_out && cu.pids_max > 0)

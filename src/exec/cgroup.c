@@ -214,8 +214,9 @@ self_path(const char *selfcg, const char *ctl, char *path, size_t n)
 		if (c2 == NULL)
 			continue;
 		*c2 = '\0';
-		if (ctl == NULL ? (strcmp(line, "0") == 0 && c1 + 1 == c2) :
-		                  has_word(c1 + 1, ctl)) {
+		if (ctl == NULL ?
+		        (c1 == line + 1 && line[0] == '0' && c1 + 1 == c2) :
+		        has_word(c1 + 1, ctl)) {
 			if ((size_t)snprintf(path, n, "%s", c2 + 1) >= n)
 				return SN_ERANGE;
 			return 0;

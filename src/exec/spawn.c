@@ -935,7 +935,7 @@ spawn_run(const struct spawn_opts *o, struct spawn_result *r, char *err,
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 };
 	int rep[2] = { -1, -1 }, syn[2] = { -1, -1 };
 	int pidfd = -1, rc, ws = 0, have_status = 0, have_fail = 0;
-	int exited = 0, timed_out = 0, pipe_pending = 0;
+	int exited = 0, timed_out = 0, pipe_pending = 0, joined = 0;
 	size_t in_off = 0;
 	double t0, deadline, close_by = 0;
 	pid_t pid = -1;
@@ -996,6 +996,7 @@ spawn_run(const struct spawn_opts *o, struct spawn_result *r, char *err,
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
 	if (cg != NULL && cgroup_call_fd(cg) >= 0) {
+		joined = 1;
 		ca.flags |= SN_CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)cgroup_call_fd(cg);
 	}
@@ -1003,6 +1004,14 @@ spawn_run(const struct spawn_opts *o, struct spawn_result *r, char *err,
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	t0 = now_s();
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0 && errno == ENOSYS) {
+		/* no clone3 (old kernel, valgrind): clone, joined by pid */
+		ca.flags &= ~SN_CLONE_INTO_CGROUP;
+		pid =
+		    (pid_t)syscall(SYS_clone, (unsigned long)ca.flags | SIGCHLD,
+		        NULL, &pidfd, NULL, NULL);
+		joined = 0;
+	}
 	if (pid == 0)
 		child_main(&c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1016,8 +1025,7 @@ spawn_run(const struct spawn_opts *o, struct spawn_result *r, char *err,
 	close(rep[1]);
 	close(syn[0]);
 	in[0] = out[1] = er[1] = rep[1] = syn[0] = -1;
-	if (cg != NULL && cgroup_call_fd(cg) < 0 &&
-	    cgroup_call_attach(cg, pid) < 0) {
+	if (cg != NULL && !joined && cgroup_call_attach(cg, pid) < 0) {
 		snprintf(err, errlen, "cgroup attach: %s", strerror(errno));
 		kill(pid, SIGKILL);
 		goto reap;

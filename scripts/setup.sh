@@ -35,13 +35,13 @@ fi
 # Everything the project needs, by purpose.  All are Debian 12 packages.
 PKGS_BUILD="build-essential autoconf automake libtool pkg-config make gcc
 	libfuse3-dev libmicrohttpd-dev libssl-dev libsqlite3-dev libcjson-dev
-	libcap-dev libcurl4-openssl-dev libgnutls28-dev"
+	libcap-dev libcurl4-openssl-dev libgnutls28-dev libseccomp-dev"
 PKGS_RUN="fuse3 sqlite3 ca-certificates kmod openssl"
 PKGS_TEST="git curl rsync attr acl util-linux procps psmisc e2fsprogs coreutils
 	python3 python3-yaml"
 PKGS_QUALITY="clang libclang-rt-14-dev clang-format cppcheck valgrind
 	libc6-dbg yamllint"
-PKGS_BENCH="bindfs fio tar nginx-light"
+PKGS_BENCH="bindfs fio tar nginx-light bubblewrap"
 PKGS="$PKGS_BUILD $PKGS_RUN $PKGS_TEST $PKGS_QUALITY $PKGS_BENCH"
 
 # ---- packages -------------------------------------------------------------

@@ -76,7 +76,8 @@ enum vtype {
 	V_FLAGS, /* unsigned: a list of words[], OR'ed; none twice */
 	V_PERMS, /* unsigned: a list of permissions (policy.h); none twice */
 	V_IDS,   /* struct sn_strlist: a list of ids */
-	V_ADDR   /* char *: "HOST:PORT" (config_parse_addr()) or "off" */
+	V_ADDR,  /* char *: "HOST:PORT" (config_parse_addr()) or "off" */
+	V_CPU    /* double: config_parse_cpu() */
 };
 
 #define K_REQUIRED 0x1 /* must be set in every section of its kind */
@@ -99,6 +100,12 @@ static const struct {
 struct word {
 	const char *name;
 	unsigned val;
+};
+
+static const struct word network_words[] = {
+	{ "none", 0 },
+	{ "host", 1 },
+	{ NULL, 0 },
 };
 
 static const struct word symlink_words[] = {
@@ -174,6 +181,12 @@ enum {
 	K_PER_IP,
 	K_API_THREADS,
 	K_TIMEOUT,
+	K_CPU,
+	K_MEMORY,
+	K_PIDS,
+	K_NETWORK,
+	K_EXEC_MAX,
+	K_EXEC_TIMEOUT,
 	K_COUNT_
 };
 
@@ -291,6 +304,19 @@ static const struct keydef keys[K_COUNT_] = {
 	    API(threads), 0, NULL },
 	[K_TIMEOUT] = { SEC_API, "timeout", V_UINT, 0, 1, 86400, "120",
 	    API(timeout), 0, NULL },
+
+	[K_CPU] = { SEC_WORKSPACE, "cpu", V_CPU, 0, 0, 0, "1",
+	    WSP(cpu), 0, NULL },
+	[K_MEMORY] = { SEC_WORKSPACE, "memory", V_SIZE, 0, 0, 0, "1G",
+	    WSP(memory), 0, NULL },
+	[K_PIDS] = { SEC_WORKSPACE, "pids", V_UINT, 0, 1, 1048576, "256",
+	    WSP(pids), 0, NULL },
+	[K_NETWORK] = { SEC_WORKSPACE, "network", V_ENUM, 0, 0, 0, "none",
+	    WSP(network), 0, network_words },
+	[K_EXEC_MAX] = { SEC_WORKSPACE, "exec_max", V_UINT, 0, 1, 1024, "4",
+	    WSP(exec_max), 0, NULL },
+	[K_EXEC_TIMEOUT] = { SEC_WORKSPACE, "exec_timeout", V_UINT, 0, 1,
+	    86400, "600", WSP(exec_timeout), 0, NULL },
 };
 /* clang-format on */
 
@@ -959,6 +985,17 @@ set_value(const struct keydef *k, void *basep, const char *v, char *why,
 	case V_UIDS: return set_uids(k, base, v, why, whylen);
 	case V_GLOBS:
 	case V_IDS: return set_globs(k, base, v, why, whylen);
+	case V_CPU:
+		rc = config_parse_cpu(v, &rate);
+		if (rc != 0) {
+			snprintf(why, whylen,
+			    "\"%s\" is not a number of CPUs (0.01 .. 1024, "
+			    "e.g. 0.5 or 2)",
+			    q);
+			return SN_EINVAL;
+		}
+		*(double *)(void *)(base + k->off) = rate;
+		return 0;
 	case V_ADDR:
 		if (strcmp(v, "off") != 0 &&
 		    config_parse_addr(v, NULL, 0, NULL) != 0) {
@@ -1640,6 +1677,40 @@ out:
 }
 
 /* ---- the rest of the interface ---------------------------------------- */
+
+int
+config_parse_cpu(const char *s, double *out)
+{
+	unsigned long long ip = 0, fr = 0, scale = 1;
+	const char *p = s;
+	double v;
+
+	if (s == NULL || *p < '0' || *p > '9')
+		return SN_EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		ip = ip * 10 + (unsigned long long)(*p - '0');
+		if (ip > 1024)
+			return SN_ERANGE;
+	}
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return SN_EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (scale >= 1000000)
+				return SN_EINVAL;
+			fr = fr * 10 + (unsigned long long)(*p - '0');
+			scale *= 10;
+		}
+	}
+	if (*p != '\0')
+		return SN_EINVAL;
+	v = (double)ip + (double)fr / (double)scale;
+	if (v < 0.01 || v > 1024)
+		return SN_ERANGE;
+	*out = v;
+	return 0;
+}
 
 int
 config_parse_addr(const char *s, char *host, size_t hostlen, unsigned *port)

@@ -47,7 +47,15 @@ struct sn_cfg_workspace {
 	uint64_t quota;             /* bytes; 0 = unlimited (default) */
 	int audit_fail_open;        /* bool, default 0 (fail closed) */
 	struct sn_strlist agents;   /* agents granted this workspace */
-	unsigned uid, gid; /* owner of what tools create; SN_CFG_NO_ID: ours */
+	unsigned uid, gid; /* owner of what tools create, and the user
+	                      commands run as; SN_CFG_NO_ID: ours (tools),
+	                      SN_EXEC_DEFAULT_ID (exec) */
+	double cpu;            /* exec: CPUs, default 1 */
+	uint64_t memory;       /* exec: bytes, default 1G */
+	unsigned pids;         /* exec: tasks, default 256 */
+	int network;           /* exec: 0 none (default), 1 host */
+	unsigned exec_max;     /* exec: calls at once, default 4 (429 past) */
+	unsigned exec_timeout; /* exec: longest timeout_s, default 600 */
 	unsigned line;     /* line of the section header */
 };
 
@@ -93,6 +101,7 @@ struct sn_cfg_chaos {
 };
 
 #define SN_CFG_NO_ID 0xffffffffu /* [workspace] uid/gid not set */
+#define SN_EXEC_DEFAULT_ID 65534 /* nobody/nogroup: exec without uid/gid */
 
 /*
  * [api]: the control API (docs/api.md).  Addresses are "HOST:PORT" or
@@ -191,6 +200,9 @@ int config_parse_rate(const char *s, double *out);
  */
 int config_parse_addr(const char *s, char *host, size_t hostlen,
     unsigned *port);
+/* A number of CPUs: "2", "0.5" (0.01 .. 1024, at most 6 decimals).
+ * 0, SN_EINVAL or SN_ERANGE. */
+int config_parse_cpu(const char *s, double *out);
 /* 1 if host (as config_parse_addr gives it) is a loopback address. */
 int config_addr_loopback(const char *host);
 

@@ -1718,11 +1718,12 @@ check_secrets(struct parser *p)
 	if ((ss->vault_token_file != NULL || ss->vault_cacert != NULL) &&
 	    ss->vault_addr == NULL)
 		return fail(p,
-		    secrets_line(p, ss->vault_token_file != NULL ?
-		            K_VAULT_TOKEN_FILE :
-		            K_VAULT_CACERT),
-		    "[secrets]", "vault_token_file and vault_cacert need "
-		                 "vault_addr");
+		    secrets_line(p,
+		        ss->vault_token_file != NULL ? K_VAULT_TOKEN_FILE :
+		                                       K_VAULT_CACERT),
+		    "[secrets]",
+		    "vault_token_file and vault_cacert need "
+		    "vault_addr");
 	for (i = 0; i < p->nsecs; i++) {
 		s = &p->secs[i];
 		if (s->sect != SEC_SECRET)

@@ -122,8 +122,8 @@ struct sn_cfg_api {
  * All NULL when the section is absent.
  */
 struct sn_cfg_secrets {
-	char *dir;              /* file provider root (a mounted Secret) */
-	char *vault_addr;       /* http(s)://HOST[:PORT]; http only to loopback */
+	char *dir;        /* file provider root (a mounted Secret) */
+	char *vault_addr; /* http(s)://HOST[:PORT]; http only to loopback */
 	char *vault_token_file; /* holds the Vault token */
 	char *vault_mount;      /* KV v2 mount, default "secret" */
 	char *vault_cacert;     /* CA bundle for vault_addr; NULL: system CAs */
@@ -137,9 +137,9 @@ struct sn_cfg_secrets {
 
 /* [secret "NAME"]: NAME is the environment variable it is injected as. */
 struct sn_cfg_secret {
-	char *name;    /* section name: [A-Z_][A-Z0-9_]{0,63} */
-	int provider;  /* SN_SECRET_* (required) */
-	char *key;     /* file name in dir, env variable, or "path#field" */
+	char *name;   /* section name: [A-Z_][A-Z0-9_]{0,63} */
+	int provider; /* SN_SECRET_* (required) */
+	char *key;    /* file name in dir, env variable, or "path#field" */
 	struct sn_strlist workspaces; /* ids, or the one element "*" */
 	unsigned inject;              /* SN_INJECT_* bits, default exec:env */
 	unsigned line;

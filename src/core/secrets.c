@@ -37,19 +37,19 @@
 #include "core/err.h"
 #include "core/secrets.h"
 
-#define TOKEN_MAX      4096        /* bytes of a Vault token file */
-#define VAULT_BODY_MAX (1u << 20)  /* bytes of a Vault response */
-#define VAULT_TIMEOUT  5000L       /* ms for a whole Vault request */
-#define WALK_LINKS     40          /* symlinks in one resolution */
-#define WALK_DEPTH     64          /* directories deep below dir */
+#define TOKEN_MAX      4096       /* bytes of a Vault token file */
+#define VAULT_BODY_MAX (1u << 20) /* bytes of a Vault response */
+#define VAULT_TIMEOUT  5000L      /* ms for a whole Vault request */
+#define WALK_LINKS     40         /* symlinks in one resolution */
+#define WALK_DEPTH     64         /* directories deep below dir */
 #define WALK_BUF       (PATH_MAX * 2)
 
 /* One [secret "NAME"]. */
 struct entry {
 	char name[65];
-	int provider;       /* SN_SECRET_* */
-	char *key;          /* copy of the config's key */
-	char **ws;          /* workspace ids; NULL with all */
+	int provider; /* SN_SECRET_* */
+	char *key;    /* copy of the config's key */
+	char **ws;    /* workspace ids; NULL with all */
 	size_t nws;
 	int all;            /* workspaces = * */
 	unsigned char *env; /* env: the value copied at open */
@@ -68,12 +68,12 @@ struct vpath {
 struct secret_store {
 	struct entry *v;
 	size_t n;
-	int dirfd;       /* [secrets] dir, or -1 */
-	char *url_base;  /* "{vault_addr}/v1/{mount}/data/" or NULL */
+	int dirfd;      /* [secrets] dir, or -1 */
+	char *url_base; /* "{vault_addr}/v1/{mount}/data/" or NULL */
 	char *token_file;
-	char *cacert;    /* or NULL */
-	int plain;       /* vault over http:// (loopback): never a proxy */
-	unsigned ttl;    /* cache_ttl; 0: no cache */
+	char *cacert; /* or NULL */
+	int plain;    /* vault over http:// (loopback): never a proxy */
+	unsigned ttl; /* cache_ttl; 0: no cache */
 	struct vpath *vpaths;
 	size_t nvpaths;
 	pthread_mutex_t mu; /* protects vpaths[].data, vpaths[].at */
@@ -81,7 +81,8 @@ struct secret_store {
 	int curl_ok; /* curl_global_init() done */
 };
 
-static atomic_int force_walk;
+static atomic_int force_walk; /* tests: always walk */
+static atomic_int no_openat2; /* openat2() said ENOSYS once */
 
 static const char *const provider_name[] = {
 	[SN_SECRET_FILE] = "file",
@@ -253,7 +254,8 @@ walk_open(int root, const char *key, int *out)
 			close(stack[depth--]);
 			continue;
 		}
-		fd = openat(stack[depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		fd =
+		    openat(stack[depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0) {
 			e = -errno;
 			goto out;
@@ -338,7 +340,7 @@ beneath_open(int dirfd, const char *key, int *out)
 	long fd;
 
 	*out = -1;
-	if (!atomic_load(&force_walk)) {
+	if (!atomic_load(&force_walk) && !atomic_load(&no_openat2)) {
 		memset(&how, 0, sizeof(how));
 		how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
@@ -349,6 +351,7 @@ beneath_open(int dirfd, const char *key, int *out)
 		}
 		if (errno != ENOSYS)
 			return -errno;
+		atomic_store(&no_openat2, 1);
 	}
 	return walk_open(dirfd, key, out);
 }
@@ -406,8 +409,8 @@ file_get(const struct secret_store *s, const struct entry *e,
 			break;
 		len += (size_t)r;
 		if (len > SECRETS_FILE_MAX) {
-			seterr(err, errlen, e, "%s: larger than %d KiB",
-			    e->key, SECRETS_FILE_MAX / 1024);
+			seterr(err, errlen, e, "%s: larger than %d KiB", e->key,
+			    SECRETS_FILE_MAX / 1024);
 			rc = SN_ERANGE;
 			goto out;
 		}
@@ -473,8 +476,8 @@ body_write(char *data, size_t size, size_t nmemb, void *arg)
  * *outlen (for the wipe).
  */
 static int
-token_header(const struct secret_store *s, const struct entry *e,
-    char **out, size_t *outlen, char *err, size_t errlen)
+token_header(const struct secret_store *s, const struct entry *e, char **out,
+    size_t *outlen, char *err, size_t errlen)
 {
 	static const char pre[] = "X-Vault-Token: ";
 	char *buf = NULL, *h = NULL;
@@ -517,8 +520,9 @@ token_header(const struct secret_store *s, const struct entry *e,
 			goto out;
 		}
 	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-	                      buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+	while (len > 0 &&
+	    (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	        buf[len - 1] == ' ' || buf[len - 1] == '\t'))
 		len--;
 	for (i = 0; i < len; i++)
 		if ((unsigned char)buf[i] <= 0x20 || buf[i] == 0x7f)
@@ -564,8 +568,8 @@ slist_wipe_free(struct curl_slist *l)
  * object (the caller's; json_free()).
  */
 static int
-vault_fetch(const struct secret_store *s, const struct entry *e,
-    cJSON **data, char *err, size_t errlen)
+vault_fetch(const struct secret_store *s, const struct entry *e, cJSON **data,
+    char *err, size_t errlen)
 {
 	const char *path = s->vpaths[e->vpath].path;
 	char *hdr = NULL, *url = NULL, cerr[CURL_ERROR_SIZE];
@@ -626,9 +630,9 @@ vault_fetch(const struct secret_store *s, const struct entry *e,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		seterr(err, errlen, e, "GET %s: HTTP %ld%s", path, code,
-		    code == 403 ? " (permission denied: token or policy)" :
-		    code == 404 ? " (no such secret)" :
-		                  "");
+		    code == 403     ? " (permission denied: token or policy)" :
+		        code == 404 ? " (no such secret)" :
+		                      "");
 		rc = code == 403 ? SN_EPERM : code == 404 ? SN_ENOENT : SN_EIO;
 		goto out;
 	}
@@ -637,8 +641,7 @@ vault_fetch(const struct secret_store *s, const struct entry *e,
 	if (root == NULL || !cJSON_IsObject(d) ||
 	    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(d, "data"))) {
 		seterr(err, errlen, e,
-		    "GET %s: not a KV v2 response (no data.data object)",
-		    path);
+		    "GET %s: not a KV v2 response (no data.data object)", path);
 		rc = SN_EIO;
 		goto out;
 	}
@@ -669,8 +672,7 @@ vault_pick(const cJSON *data, const struct entry *e, struct secret_value *sv,
 		return SN_ENOENT;
 	}
 	if (!cJSON_IsString(f) || f->valuestring == NULL) {
-		seterr(err, errlen, e, "%s: the field is not a string",
-		    e->key);
+		seterr(err, errlen, e, "%s: the field is not a string", e->key);
 		return SN_EINVAL;
 	}
 	n = strlen(f->valuestring);
@@ -969,7 +971,9 @@ secrets_for_exec(struct secret_store *s, const char *ws,
 		sv = &v[got++];
 		snprintf(sv->name, sizeof(sv->name), "%s", e->name);
 		switch (e->provider) {
-		case SN_SECRET_FILE: rc = file_get(s, e, sv, err, errlen); break;
+		case SN_SECRET_FILE:
+			rc = file_get(s, e, sv, err, errlen);
+			break;
 		case SN_SECRET_ENV:
 			sv->value = value_dup(e->env, e->envlen);
 			sv->len = e->envlen;

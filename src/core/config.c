@@ -51,6 +51,7 @@
 	"a number of bytes, with an optional unit K, M, G, T or KiB, MiB, " \
 	"GiB, TiB"
 #define RATE_RULE "a decimal 0..1 like 0.25, at most 15 digits after the point"
+#define ENV_RULE  "[A-Z_][A-Z0-9_]{0,63}: an environment variable name"
 
 enum sect {
 	SEC_SERVER,
@@ -60,6 +61,8 @@ enum sect {
 	SEC_ROLE,
 	SEC_CHAOS,
 	SEC_API,
+	SEC_SECRETS,
+	SEC_SECRET,
 	SEC_COUNT_
 };
 enum vtype {
@@ -82,6 +85,7 @@ enum vtype {
 
 #define K_REQUIRED 0x1 /* must be set in every section of its kind */
 #define K_LIST     0x2 /* may be repeated; each occurrence appends */
+#define K_STAR     0x4 /* V_IDS: "*" (all) is an element too */
 
 static const struct {
 	const char *name;
@@ -94,6 +98,8 @@ static const struct {
 	[SEC_ROLE] = { "role", 1 },
 	[SEC_CHAOS] = { "chaos", 0 },
 	[SEC_API] = { "api", 0 },
+	[SEC_SECRETS] = { "secrets", 0 },
+	[SEC_SECRET] = { "secret", 1 },
 };
 
 /* The words of a V_ENUM or V_FLAGS key; ends with { NULL, 0 }. */
@@ -116,6 +122,16 @@ static const struct word symlink_words[] = {
 static const struct word chaos_error_words[] = {
 	{ "timeout", SN_CHAOS_TIMEOUT },
 	{ "disk_full", SN_CHAOS_DISK_FULL },
+	{ NULL, 0 },
+};
+static const struct word provider_words[] = {
+	{ "file", SN_SECRET_FILE },
+	{ "env", SN_SECRET_ENV },
+	{ "vault", SN_SECRET_VAULT },
+	{ NULL, 0 },
+};
+static const struct word inject_words[] = {
+	{ "exec:env", SN_INJECT_ENV },
 	{ NULL, 0 },
 };
 static const struct word chaos_scope_words[] = {
@@ -187,6 +203,16 @@ enum {
 	K_NETWORK,
 	K_EXEC_MAX,
 	K_EXEC_TIMEOUT,
+	K_SECRETS_DIR,
+	K_VAULT_ADDR,
+	K_VAULT_TOKEN_FILE,
+	K_VAULT_MOUNT,
+	K_VAULT_CACERT,
+	K_CACHE_TTL,
+	K_PROVIDER,
+	K_SECRET_KEY,
+	K_SECRET_WS,
+	K_INJECT,
 	K_COUNT_
 };
 
@@ -197,6 +223,8 @@ enum {
 #define ROLE(f)  offsetof(struct sn_cfg_role, f)
 #define CHAOS(f) offsetof(struct sn_cfg_chaos, f)
 #define API(f)   offsetof(struct sn_cfg_api, f)
+#define SCS(f)   offsetof(struct sn_cfg_secrets, f)
+#define SEC(f)   offsetof(struct sn_cfg_secret, f)
 #define REQ      K_REQUIRED
 #define LIST     K_LIST
 #define U64MAX   0xffffffffffffffffULL
@@ -317,6 +345,27 @@ static const struct keydef keys[K_COUNT_] = {
 	    WSP(exec_max), 0, NULL },
 	[K_EXEC_TIMEOUT] = { SEC_WORKSPACE, "exec_timeout", V_UINT, 0, 1,
 	    86400, "600", WSP(exec_timeout), 0, NULL },
+	[K_SECRETS_DIR] = { SEC_SECRETS, "dir", V_PATH, 0, 0, 0, NULL,
+	    SCS(dir), 0, NULL },
+	[K_VAULT_ADDR] = { SEC_SECRETS, "vault_addr", V_PATH, 0, 0, 0, NULL,
+	    SCS(vault_addr), 0, NULL },
+	[K_VAULT_TOKEN_FILE] = { SEC_SECRETS, "vault_token_file", V_PATH, 0,
+	    0, 0, NULL, SCS(vault_token_file), 0, NULL },
+	[K_VAULT_MOUNT] = { SEC_SECRETS, "vault_mount", V_ID, 0, 0, 0,
+	    "secret", SCS(vault_mount), 0, NULL },
+	[K_VAULT_CACERT] = { SEC_SECRETS, "vault_cacert", V_PATH, 0, 0, 0,
+	    NULL, SCS(vault_cacert), 0, NULL },
+	[K_CACHE_TTL] = { SEC_SECRETS, "cache_ttl", V_UINT, 0, 0, 86400, "60",
+	    SCS(cache_ttl), 0, NULL },
+
+	[K_PROVIDER] = { SEC_SECRET, "provider", V_ENUM, REQ, 0, 0, NULL,
+	    SEC(provider), 0, provider_words },
+	[K_SECRET_KEY] = { SEC_SECRET, "key", V_PATH, REQ, 0, 0, NULL,
+	    SEC(key), 0, NULL },
+	[K_SECRET_WS] = { SEC_SECRET, "workspaces", V_IDS, REQ | LIST | K_STAR,
+	    0, 0, NULL, SEC(workspaces), 0, NULL },
+	[K_INJECT] = { SEC_SECRET, "inject", V_FLAGS, LIST, 0, 0, "exec:env",
+	    SEC(inject), 0, inject_words },
 };
 /* clang-format on */
 
@@ -350,7 +399,7 @@ struct parser {
 	size_t errlen;
 	struct section *secs;
 	size_t nsecs, capsecs;
-	size_t capws, capviews, caproles;
+	size_t capws, capviews, caproles, capsecrets;
 	struct names names;
 };
 
@@ -459,6 +508,27 @@ valid_id_n(const char *s, size_t n)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		        (c >= '0' && c <= '9') || c == '.' || c == '_' ||
 		        c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * An environment variable name: [A-Z_][A-Z0-9_]{0,63} (upper: a
+ * [secret] name), or [A-Za-z_][A-Za-z0-9_]{0,254} (an env provider key).
+ */
+static int
+env_name_n(const char *s, size_t n, int upper)
+{
+	size_t i;
+	char c;
+
+	if (n == 0 || n > (upper ? 64 : 255) || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		        c == '_' || (!upper && c >= 'a' && c <= 'z')))
 			return 0;
 	}
 	return 1;
@@ -836,7 +906,8 @@ set_globs(const struct keydef *k, char *base, const char *v, char *why,
 		}
 		added++;
 		if (k->type == V_IDS) {
-			if (!config_valid_id(nv[l->n + added - 1])) {
+			if (!config_valid_id(nv[l->n + added - 1]) &&
+			    !((k->flags & K_STAR) && eqn(e, n, "*"))) {
 				show(q, sizeof(q), e, n);
 				snprintf(why, whylen,
 				    "\"%s\" is not a valid id (%s)", q,
@@ -1111,6 +1182,8 @@ sec_name(const struct parser *p, const struct section *s)
 		return p->cfg->views[s->idx].name;
 	if (s->sect == SEC_ROLE)
 		return p->cfg->roles[s->idx].name;
+	if (s->sect == SEC_SECRET)
+		return p->cfg->secret_defs[s->idx].name;
 	return NULL;
 }
 
@@ -1174,6 +1247,7 @@ unnamed_base(struct sn_config *cfg, enum sect sect)
 	case SEC_FS: return &cfg->fs;
 	case SEC_CHAOS: return &cfg->chaos;
 	case SEC_API: return &cfg->api;
+	case SEC_SECRETS: return &cfg->secrets;
 	default: return NULL;
 	}
 }
@@ -1185,6 +1259,7 @@ sec_base(struct parser *p, const struct section *s)
 	case SEC_WORKSPACE: return &p->cfg->workspaces[s->idx];
 	case SEC_VIEW: return &p->cfg->views[s->idx];
 	case SEC_ROLE: return &p->cfg->roles[s->idx];
+	case SEC_SECRET: return &p->cfg->secret_defs[s->idx];
 	default: return unnamed_base(p->cfg, s->sect);
 	}
 }
@@ -1236,6 +1311,7 @@ new_section(struct parser *p, enum sect sect, const char *name, size_t namelen,
 	struct sn_cfg_workspace *ws;
 	struct sn_cfg_view *views;
 	struct sn_cfg_role *roles;
+	struct sn_cfg_secret *sd;
 	struct section *secs, *s;
 	struct name e;
 	char *id = NULL;
@@ -1284,6 +1360,17 @@ new_section(struct parser *p, enum sect sect, const char *name, size_t namelen,
 			return nomem(p);
 		roles[s->idx].line = line;
 		base = &roles[s->idx];
+	} else if (sect == SEC_SECRET) {
+		if ((sd = grow(cfg->secret_defs, &p->capsecrets,
+		         cfg->n_secret_defs + 1, sizeof(*sd))) == NULL)
+			return nomem(p);
+		cfg->secret_defs = sd;
+		s->idx = cfg->n_secret_defs++;
+		memset(&sd[s->idx], 0, sizeof(sd[s->idx]));
+		if ((id = sd[s->idx].name = xstrndup(name, namelen)) == NULL)
+			return nomem(p);
+		sd[s->idx].line = line;
+		base = &sd[s->idx];
 	}
 	if (sect == SEC_API)
 		cfg->api.enabled = 1;
@@ -1351,6 +1438,8 @@ parse_header(struct parser *p, const char *s, size_t n, unsigned line)
 	if (!sections[sect].named && name != NULL)
 		return fail(p, line, wh, "section takes no name: [%s]",
 		    sections[sect].name);
+	if (name != NULL && sect == SEC_SECRET && !env_name_n(name, namelen, 1))
+		return fail(p, line, wh, "invalid name (%s)", ENV_RULE);
 	if (name != NULL && !valid_id_n(name, namelen))
 		return fail(p, line, wh, "invalid name (%s)", ID_RULE);
 	if ((dup = names_find(&p->names, sect, name != NULL ? name : "",
@@ -1478,6 +1567,229 @@ check_api(struct parser *p)
 	return 0;
 }
 
+/* The line of [secrets] key k, or of the [secrets] header, or 0. */
+static unsigned
+secrets_line(const struct parser *p, int k)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsecs; i++)
+		if (p->secs[i].sect == SEC_SECRETS)
+			return p->secs[i].keyline[k] != 0 ?
+			    p->secs[i].keyline[k] :
+			    p->secs[i].line;
+	return 0;
+}
+
+/*
+ * vault_addr: "http://HOST[:PORT]" (HOST a loopback address) or
+ * "https://HOST[:PORT]", an optional final '/', nothing else.
+ */
+static int
+vault_addr_ok(const char *u, char *why, size_t whylen)
+{
+	const char *h, *end, *port = NULL;
+	char host[256], q[SHOW_MAX + 4];
+	unsigned char b[16];
+	unsigned long long pn;
+	size_t n, hn, i;
+	int tls;
+
+	show(q, sizeof(q), u, strlen(u));
+	if (strncmp(u, "https://", 8) == 0) {
+		tls = 1;
+		h = u + 8;
+	} else if (strncmp(u, "http://", 7) == 0) {
+		tls = 0;
+		h = u + 7;
+	} else
+		goto bad;
+	n = strlen(h);
+	if (n > 0 && h[n - 1] == '/')
+		n--;
+	end = h + n;
+	if (n == 0 || memchr(h, '/', n) != NULL)
+		goto bad;
+	if (h[0] == '[') {
+		if ((port = memchr(h, ']', n)) == NULL)
+			goto bad;
+		hn = (size_t)(port - h - 1);
+		if (hn == 0 || hn >= sizeof(host))
+			goto bad;
+		memcpy(host, h + 1, hn);
+		host[hn] = '\0';
+		if (inet_pton(AF_INET6, host, b) != 1)
+			goto bad;
+		port++;
+		if (port == end)
+			port = NULL;
+		else if (*port != ':')
+			goto bad;
+	} else {
+		port = memchr(h, ':', n);
+		hn = port != NULL ? (size_t)(port - h) : n;
+		if (hn == 0 || hn >= sizeof(host))
+			goto bad;
+		for (i = 0; i < hn; i++) {
+			if (!((h[i] >= 'a' && h[i] <= 'z') ||
+			        (h[i] >= 'A' && h[i] <= 'Z') ||
+			        (h[i] >= '0' && h[i] <= '9') || h[i] == '.' ||
+			        h[i] == '-'))
+				goto bad;
+		}
+		memcpy(host, h, hn);
+		host[hn] = '\0';
+	}
+	if (port != NULL) {
+		char num[8];
+
+		n = (size_t)(end - port - 1);
+		if (n == 0 || n >= sizeof(num))
+			goto bad;
+		memcpy(num, port + 1, n);
+		num[n] = '\0';
+		if (config_parse_uint(num, 1, 65535, &pn) != 0)
+			goto bad;
+	}
+	if (!tls && !config_addr_loopback(host)) {
+		snprintf(why, whylen,
+		    "\"%s\": plain http only to a loopback address "
+		    "(127.0.0.0/8, [::1], localhost); use https://",
+		    q);
+		return SN_EINVAL;
+	}
+	return 0;
+bad:
+	snprintf(why, whylen,
+	    "\"%s\" is not a Vault address (https://HOST[:PORT], or "
+	    "http://LOOPBACK[:PORT])",
+	    q);
+	return SN_EINVAL;
+}
+
+/*
+ * The key of a [secret]: a file name (file), a variable name (env), or
+ * "path/in/kv#field" (vault).  0, or SN_EINVAL with why.
+ */
+static int
+secret_key_ok(int provider, const char *key, char *why, size_t whylen)
+{
+	const char *hash, *seg, *e;
+	char q[SHOW_MAX + 4];
+	size_t n = strlen(key), i;
+
+	show(q, sizeof(q), key, n);
+	switch (provider) {
+	case SN_SECRET_FILE:
+		for (i = 0; i < n; i++)
+			if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
+				break;
+		if (n > 255 || key[0] == '.' || strchr(key, '/') != NULL ||
+		    i < n) {
+			snprintf(why, whylen,
+			    "\"%s\" is not a file name in [secrets] dir (no "
+			    "'/', no leading '.', no control bytes, at most "
+			    "255 bytes)",
+			    q);
+			return SN_EINVAL;
+		}
+		return 0;
+	case SN_SECRET_ENV:
+		if (!env_name_n(key, n, 0)) {
+			snprintf(why, whylen,
+			    "\"%s\" is not an environment variable name "
+			    "([A-Za-z_][A-Za-z0-9_]*, at most 255 bytes)",
+			    q);
+			return SN_EINVAL;
+		}
+		return 0;
+	default: break;
+	}
+	/* vault: segments of [A-Za-z0-9._-] (not "." or ".."), '#', field */
+	hash = strchr(key, '#');
+	if (hash == NULL || hash == key || hash[1] == '\0' || n > 1024 ||
+	    strchr(hash + 1, '#') != NULL)
+		goto badv;
+	for (seg = key; seg < hash; seg = e + 1) {
+		for (e = seg; e < hash && *e != '/'; e++) {
+			if (!((*e >= 'a' && *e <= 'z') ||
+			        (*e >= 'A' && *e <= 'Z') ||
+			        (*e >= '0' && *e <= '9') || *e == '.' ||
+			        *e == '_' || *e == '-'))
+				goto badv;
+		}
+		if (e == seg || eqn(seg, (size_t)(e - seg), ".") ||
+		    eqn(seg, (size_t)(e - seg), ".."))
+			goto badv;
+		if (e == hash)
+			break;
+	}
+	for (e = hash + 1; *e != '\0'; e++)
+		if ((unsigned char)*e <= 0x20 || *e == 0x7f)
+			goto badv;
+	return 0;
+badv:
+	snprintf(why, whylen,
+	    "\"%s\" is not PATH#FIELD (PATH: segments of [A-Za-z0-9._-] "
+	    "joined by '/', no \".\" or \"..\"; FIELD: printable, no "
+	    "blanks or '#')",
+	    q);
+	return SN_EINVAL;
+}
+
+/* Rules across [secrets] and [secret "NAME"] sections. */
+static int
+check_secrets(struct parser *p)
+{
+	const struct sn_cfg_secrets *ss = &p->cfg->secrets;
+	const struct sn_cfg_secret *d;
+	const struct section *s;
+	char wh[256], why[512];
+	size_t i, j;
+
+	if (ss->vault_addr != NULL &&
+	    vault_addr_ok(ss->vault_addr, why, sizeof(why)) != 0)
+		return fail(p, secrets_line(p, K_VAULT_ADDR),
+		    "[secrets] vault_addr", "%s", why);
+	if ((ss->vault_token_file != NULL || ss->vault_cacert != NULL) &&
+	    ss->vault_addr == NULL)
+		return fail(p,
+		    secrets_line(p,
+		        ss->vault_token_file != NULL ? K_VAULT_TOKEN_FILE :
+		                                       K_VAULT_CACERT),
+		    "[secrets]",
+		    "vault_token_file and vault_cacert need "
+		    "vault_addr");
+	for (i = 0; i < p->nsecs; i++) {
+		s = &p->secs[i];
+		if (s->sect != SEC_SECRET)
+			continue;
+		d = &p->cfg->secret_defs[s->idx];
+		for (j = 0; d->workspaces.n > 1 && j < d->workspaces.n; j++) {
+			if (strcmp(d->workspaces.v[j], "*") == 0) {
+				where_sec(p, wh, sizeof(wh), s, "workspaces",
+				    strlen("workspaces"));
+				return fail(p, s->keyline[K_SECRET_WS], wh,
+				    "\"*\" (all workspaces) stands alone");
+			}
+		}
+		where_sec(p, wh, sizeof(wh), s, "provider", strlen("provider"));
+		if (d->provider == SN_SECRET_FILE && ss->dir == NULL)
+			return fail(p, s->keyline[K_PROVIDER], wh,
+			    "the file provider needs [secrets] dir");
+		if (d->provider == SN_SECRET_VAULT &&
+		    (ss->vault_addr == NULL || ss->vault_token_file == NULL))
+			return fail(p, s->keyline[K_PROVIDER], wh,
+			    "the vault provider needs [secrets] vault_addr and "
+			    "vault_token_file");
+		if (secret_key_ok(d->provider, d->key, why, sizeof(why)) != 0) {
+			where_sec(p, wh, sizeof(wh), s, "key", strlen("key"));
+			return fail(p, s->keyline[K_SECRET_KEY], wh, "%s", why);
+		}
+	}
+	return 0;
+}
+
 static int
 finish(struct parser *p)
 {
@@ -1493,6 +1805,8 @@ finish(struct parser *p)
 	if ((rc = section_end(p)) != 0)
 		return rc;
 	if ((rc = check_api(p)) != 0)
+		return rc;
+	if ((rc = check_secrets(p)) != 0)
 		return rc;
 	for (sect = 0; sect < SEC_COUNT_; sect++) {
 		if (sections[sect].named ||
@@ -1578,7 +1892,8 @@ config_parse(const char *text, size_t len, const char *name,
 	    apply_defaults(SEC_SERVER, p.cfg, 0, NULL) != 0 ||
 	    apply_defaults(SEC_FS, &p.cfg->fs, 0, NULL) != 0 ||
 	    apply_defaults(SEC_CHAOS, &p.cfg->chaos, 0, NULL) != 0 ||
-	    apply_defaults(SEC_API, &p.cfg->api, 0, NULL) != 0) {
+	    apply_defaults(SEC_API, &p.cfg->api, 0, NULL) != 0 ||
+	    apply_defaults(SEC_SECRETS, &p.cfg->secrets, 0, NULL) != 0) {
 		rc = nomem(&p);
 		goto out;
 	}
@@ -1810,7 +2125,8 @@ config_demo(const char *state_dir, const char *mountpoint,
 	    apply_defaults(SEC_CHAOS, &cfg->chaos, 0, NULL) != 0 ||
 	    apply_defaults(SEC_CHAOS, &cfg->chaos, 1, NULL) != 0 ||
 	    apply_defaults(SEC_API, &cfg->api, 0, NULL) != 0 ||
-	    apply_defaults(SEC_API, &cfg->api, 1, NULL) != 0)
+	    apply_defaults(SEC_API, &cfg->api, 1, NULL) != 0 ||
+	    apply_defaults(SEC_SECRETS, &cfg->secrets, 0, NULL) != 0)
 		goto out;
 	/* the API on loopback, with the development PKI serve makes */
 	cfg->api.enabled = 1;
@@ -1911,6 +2227,17 @@ config_free(struct sn_config *cfg)
 	free(cfg->api.token_file);
 	free(cfg->api.plain_agent);
 	free(cfg->api.plain_role);
+	for (i = 0; i < cfg->n_secret_defs; i++) {
+		free(cfg->secret_defs[i].name);
+		free(cfg->secret_defs[i].key);
+		strlist_free(&cfg->secret_defs[i].workspaces);
+	}
+	free(cfg->secret_defs);
+	free(cfg->secrets.dir);
+	free(cfg->secrets.vault_addr);
+	free(cfg->secrets.vault_token_file);
+	free(cfg->secrets.vault_mount);
+	free(cfg->secrets.vault_cacert);
 	free(cfg);
 }
 

@@ -5,6 +5,7 @@
  *   # comment            ; comment          (whole lines only)
  *   [server]             [fs]               [chaos]
  *   [workspace "ID"]     [view "NAME"]      [role "NAME"]
+ *   [secrets]            [secret "NAME"]
  *   key = value          (leading/trailing blanks trimmed; any line length)
  *   list_key = a, b, c   (a repeated list key appends)
  *
@@ -125,6 +126,34 @@ struct sn_cfg_api {
 	unsigned timeout;         /* idle connection timeout s, default 120 */
 };
 
+/*
+ * [secrets]: where the secret providers look (docs/config.md "Secrets").
+ * All NULL when the section is absent.
+ */
+struct sn_cfg_secrets {
+	char *dir;        /* file provider root (a mounted Secret) */
+	char *vault_addr; /* http(s)://HOST[:PORT]; http only to loopback */
+	char *vault_token_file; /* holds the Vault token */
+	char *vault_mount;      /* KV v2 mount, default "secret" */
+	char *vault_cacert;     /* CA bundle for vault_addr; NULL: system CAs */
+	unsigned cache_ttl;     /* seconds a Vault read is reused, default 60 */
+};
+
+#define SN_SECRET_FILE  0    /* provider = file */
+#define SN_SECRET_ENV   1    /* provider = env */
+#define SN_SECRET_VAULT 2    /* provider = vault */
+#define SN_INJECT_ENV   0x1u /* inject = exec:env */
+
+/* [secret "NAME"]: NAME is the environment variable it is injected as. */
+struct sn_cfg_secret {
+	char *name;   /* section name: [A-Z_][A-Z0-9_]{0,63} */
+	int provider; /* SN_SECRET_* (required) */
+	char *key;    /* file name in dir, env variable, or "path#field" */
+	struct sn_strlist workspaces; /* ids, or the one element "*" */
+	unsigned inject;              /* SN_INJECT_* bits, default exec:env */
+	unsigned line;
+};
+
 struct sn_config {
 	char *path;           /* file it came from, or "(built-in)" */
 	char *state_dir;      /* [server] state_dir; NULL when not set */
@@ -139,6 +168,9 @@ struct sn_config {
 	size_t n_views;
 	struct sn_cfg_role *roles;
 	size_t n_roles;
+	struct sn_cfg_secrets secrets;
+	struct sn_cfg_secret *secret_defs; /* [secret "NAME"] sections */
+	size_t n_secret_defs;
 };
 
 /*

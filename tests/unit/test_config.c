@@ -1564,6 +1564,267 @@ test_api(void)
 	config_free(cfg);
 }
 
+/* ---- [secrets], [secret "NAME"] ------------------------------------------ */
+
+#define VAULT \
+	"[secrets]\nvault_addr = https://vault.example:8200\n" \
+	"vault_token_file = /t\n"
+#define FILEDIR "[secrets]\ndir = /run/secrets\n"
+
+static void
+test_secrets(void)
+{
+	const struct sn_cfg_secret *d;
+	struct sn_config *cfg;
+
+	cfg = good("[workspace \"w\"]\n", "no secrets");
+	if (cfg != NULL) {
+		ok(cfg->n_secret_defs == 0 && cfg->secret_defs == NULL,
+		    "no [secret]");
+		ok(cfg->secrets.dir == NULL && cfg->secrets.vault_addr == NULL,
+		    "no [secrets]");
+		is_str(cfg->secrets.vault_mount, "secret", "mount default");
+		is_int(cfg->secrets.cache_ttl, 60, "cache_ttl default");
+		config_free(cfg);
+	}
+	cfg = good("[secret \"GITHUB_TOKEN\"]\nprovider = file\n"
+	           "key = github-token\nworkspaces = w1, w2\nworkspaces = w3\n"
+	           "inject = exec:env\n"
+	           "[secrets]\ndir = /run/secrets\n"
+	           "vault_addr = https://vault.example:8200/\n"
+	           "vault_token_file = /run/vault/token\n"
+	           "vault_mount = kv\nvault_cacert = /etc/ca.pem\n"
+	           "cache_ttl = 0\n"
+	           "[secret \"DB_PASSWORD\"]\nprovider = vault\n"
+	           "key = team-a/db.prod#password\nworkspaces = *\n"
+	           "[secret \"_X9\"]\nprovider = env\nkey = lower_Case9\n"
+	           "workspaces = w\n",
+	    "every secrets key");
+	if (cfg != NULL) {
+		is_str(cfg->secrets.dir, "/run/secrets", "dir");
+		is_str(cfg->secrets.vault_addr, "https://vault.example:8200/",
+		    "vault_addr");
+		is_str(cfg->secrets.vault_token_file, "/run/vault/token",
+		    "vault_token_file");
+		is_str(cfg->secrets.vault_mount, "kv", "vault_mount");
+		is_str(cfg->secrets.vault_cacert, "/etc/ca.pem",
+		    "vault_cacert");
+		is_int(cfg->secrets.cache_ttl, 0, "cache_ttl 0");
+		if (ok(cfg->n_secret_defs == 3, "three secrets")) {
+			d = &cfg->secret_defs[0];
+			is_str(d->name, "GITHUB_TOKEN", "name");
+			is_int(d->provider, SN_SECRET_FILE, "provider file");
+			is_str(d->key, "github-token", "key");
+			ok(d->workspaces.n == 3 &&
+			        strcmp(d->workspaces.v[2], "w3") == 0,
+			    "workspaces: a list, repeated key appends");
+			is_int(d->inject, SN_INJECT_ENV, "inject exec:env");
+			is_int(d->line, 1, "line");
+			d = &cfg->secret_defs[1];
+			is_int(d->provider, SN_SECRET_VAULT, "provider vault");
+			ok(d->workspaces.n == 1 &&
+			        strcmp(d->workspaces.v[0], "*") == 0,
+			    "workspaces = *");
+			is_int(d->inject, SN_INJECT_ENV, "inject default");
+			is_int(cfg->secret_defs[2].provider, SN_SECRET_ENV,
+			    "provider env");
+		}
+		config_free(cfg);
+	}
+	good_free("[secrets]\nvault_addr = http://127.0.0.1:8200\n"
+	          "vault_token_file = /t\n",
+	    "plain http to 127.0.0.1");
+	good_free("[secrets]\nvault_addr = http://[::1]:8200\n"
+	          "vault_token_file = /t\n",
+	    "plain http to [::1]");
+	good_free("[secrets]\nvault_addr = http://localhost\n"
+	          "vault_token_file = /t\n",
+	    "plain http to localhost");
+	good_free("[secrets]\nvault_addr = https://[2001:db8::1]:8200\n"
+	          "vault_token_file = /t\n",
+	    "https to an IPv6 literal");
+	good_free("[secrets]\ncache_ttl = 86400\n", "cache_ttl max");
+	good_free("[secret \""
+	          "A123456789012345678901234567890123456789012345"
+	          "678901234567890123\"]\nprovider = env\nkey = HOME\n"
+	          "workspaces = *\n",
+	    "a 64-byte name");
+
+	/* names */
+	bad("[secret \"github_token\"]\n", 1, "[secret \"github_token\"]",
+	    "environment variable name", "lower-case name");
+	bad("[secret \"1ABC\"]\n", 1, "[secret \"1ABC\"]",
+	    "environment variable name", "name starting with a digit");
+	bad("[secret \"A-B\"]\n", 1, "[secret \"A-B\"]",
+	    "environment variable name", "name with '-'");
+	bad("[secret \"A.B\"]\n", 1, "[secret \"A.B\"]",
+	    "environment variable name", "name with '.'");
+	bad("[secret \"\"]\n", 1, "[secret \"\"]", "environment variable name",
+	    "empty name");
+	bad("[secret \"A12345678901234567890123456789012345678901234567890"
+	    "12345678901234\"]\n",
+	    1, NULL, "environment variable name", "a 65-byte name");
+	bad("[secret]\n", 1, "[secret]", "needs a name", "no name");
+	bad("[secrets \"X\"]\n", 1, "[secrets \"X\"]", "takes no name",
+	    "[secrets] with a name");
+	bad("[secrets]\n[secrets]\n", 2, NULL, "repeated section",
+	    "[secrets] twice");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = *\n"
+	    "[secret \"A\"]\n",
+	    5, NULL, "repeated section", "a secret twice");
+
+	/* required keys, providers */
+	bad("[secret \"A\"]\nkey = HOME\nworkspaces = *\n", 1,
+	    "[secret \"A\"] provider", "missing required key", "no provider");
+	bad("[secret \"A\"]\nprovider = env\nworkspaces = *\n", 1,
+	    "[secret \"A\"] key", "missing required key", "no key");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\n", 1,
+	    "[secret \"A\"] workspaces", "missing required key",
+	    "no workspaces");
+	bad("[secret \"A\"]\nprovider = aws\nkey = x\nworkspaces = *\n", 2,
+	    "[secret \"A\"] provider", "is not one of: file, env, vault",
+	    "unknown provider");
+	bad("[secret \"A\"]\nprovider = file\nkey = x\nworkspaces = *\n", 2,
+	    "[secret \"A\"] provider", "needs [secrets] dir",
+	    "file provider without dir");
+	bad("[secrets]\ncache_ttl = 5\n[secret \"A\"]\nprovider = file\n"
+	    "key = x\nworkspaces = *\n",
+	    4, "[secret \"A\"] provider", "needs [secrets] dir",
+	    "file provider, [secrets] without dir");
+	bad("[secret \"A\"]\nprovider = vault\nkey = a#b\nworkspaces = *\n", 2,
+	    "[secret \"A\"] provider", "vault_addr and vault_token_file",
+	    "vault provider without [secrets]");
+	bad("[secrets]\nvault_addr = https://v\n[secret \"A\"]\n"
+	    "provider = vault\nkey = a#b\nworkspaces = *\n",
+	    4, "[secret \"A\"] provider", "vault_token_file",
+	    "vault provider without a token file");
+	bad("[secrets]\nvault_token_file = /t\n", 2, "[secrets]",
+	    "need vault_addr", "a token file without an address");
+	bad("[secrets]\nvault_cacert = /ca\n", 2, "[secrets]",
+	    "need vault_addr", "a CA without an address");
+	bad("[secret \"A\"]\nprovider = env\nprovider = env\n", 3,
+	    "[secret \"A\"] provider", "repeated key", "provider twice");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = *\n"
+	    "value = x\n",
+	    5, "[secret \"A\"] value", "unknown key", "a value in the config");
+
+	/* workspaces, inject */
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = w, *\n",
+	    4, "[secret \"A\"] workspaces", "stands alone", "* and an id");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = *\n"
+	    "workspaces = *\n",
+	    4, "[secret \"A\"] workspaces", "stands alone", "* twice");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = w/x\n", 4,
+	    "[secret \"A\"] workspaces", "not a valid id", "a bad id");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = **\n", 4,
+	    "[secret \"A\"] workspaces", "not a valid id", "**");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = w,,x\n",
+	    4, "[secret \"A\"] workspaces", "empty element", "an empty id");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = *\n"
+	    "inject = exec:argv\n",
+	    5, "[secret \"A\"] inject", "is not one of: exec:env",
+	    "unknown inject");
+	bad("[secret \"A\"]\nprovider = env\nkey = HOME\nworkspaces = *\n"
+	    "inject = exec:env, exec:env\n",
+	    5, "[secret \"A\"] inject", "listed twice", "inject twice");
+
+	/* keys */
+	bad(FILEDIR "[secret \"A\"]\nprovider = file\nkey = a/b\n"
+	            "workspaces = *\n",
+	    5, "[secret \"A\"] key", "not a file name", "file key with '/'");
+	bad(FILEDIR "[secret \"A\"]\nprovider = file\nkey = ../x\n"
+	            "workspaces = *\n",
+	    5, "[secret \"A\"] key", "not a file name", "file key ../x");
+	bad(FILEDIR "[secret \"A\"]\nprovider = file\nkey = ..data\n"
+	            "workspaces = *\n",
+	    5, "[secret \"A\"] key", "no leading '.'", "file key ..data");
+	bad(FILEDIR "[secret \"A\"]\nprovider = file\nkey = .hidden\n"
+	            "workspaces = *\n",
+	    5, "[secret \"A\"] key", "no leading '.'", "file key .hidden");
+	bad(FILEDIR "[secret \"A\"]\nprovider = file\nkey = a\tb\n"
+	            "workspaces = *\n",
+	    5, "[secret \"A\"] key", "not a file name", "file key with a tab");
+	bad("[secret \"A\"]\nprovider = env\nkey = A=B\nworkspaces = *\n", 3,
+	    "[secret \"A\"] key", "not an environment variable name",
+	    "env key with '='");
+	bad("[secret \"A\"]\nprovider = env\nkey = 9A\nworkspaces = *\n", 3,
+	    "[secret \"A\"] key", "not an environment variable name",
+	    "env key with a leading digit");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = app/db\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key without #");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = app/db#\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key, no field");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = #pw\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key, no path");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = a#b#c\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key, two #");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = a/../b#c\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key with ..");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = /a#c\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key with /a");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = a//b#c\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key with //");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = a?x=1#c\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key with ?");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = a%%2f#c\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault key with %%");
+	bad(VAULT "[secret \"A\"]\nprovider = vault\nkey = a#b c\n"
+	          "workspaces = *\n",
+	    6, "[secret \"A\"] key", "not PATH#FIELD", "vault field blank");
+
+	/* vault_addr */
+	bad("[secrets]\nvault_addr = http://10.0.0.5:8200\n", 2,
+	    "[secrets] vault_addr", "plain http only to a loopback",
+	    "plain http off loopback");
+	bad("[secrets]\nvault_addr = http://vault.example\n", 2,
+	    "[secrets] vault_addr", "plain http only to a loopback",
+	    "plain http to a name");
+	bad("[secrets]\nvault_addr = http://0.0.0.0:8200\n", 2,
+	    "[secrets] vault_addr", "loopback", "plain http to 0.0.0.0");
+	bad("[secrets]\nvault_addr = http://127.0.0.1.evil.com\n", 2,
+	    "[secrets] vault_addr", "loopback", "127.0.0.1.evil.com");
+	bad("[secrets]\nvault_addr = ftp://v\n", 2, "[secrets] vault_addr",
+	    "not a Vault address", "ftp");
+	bad("[secrets]\nvault_addr = vault:8200\n", 2, "[secrets] vault_addr",
+	    "not a Vault address", "no scheme");
+	bad("[secrets]\nvault_addr = https://v/x\n", 2, "[secrets] vault_addr",
+	    "not a Vault address", "a path");
+	bad("[secrets]\nvault_addr = https://u@v\n", 2, "[secrets] vault_addr",
+	    "not a Vault address", "userinfo");
+	bad("[secrets]\nvault_addr = http://127.0.0.1@evil.com\n", 2,
+	    "[secrets] vault_addr", "not a Vault address",
+	    "userinfo that looks like loopback");
+	bad("[secrets]\nvault_addr = https://v:0\n", 2, "[secrets] vault_addr",
+	    "not a Vault address", "port 0");
+	bad("[secrets]\nvault_addr = https://v:65536\n", 2,
+	    "[secrets] vault_addr", "not a Vault address", "port 65536");
+	bad("[secrets]\nvault_addr = https://\n", 2, "[secrets] vault_addr",
+	    "not a Vault address", "no host");
+	bad("[secrets]\nvault_addr = https://[::1\n", 2, "[secrets] vault_addr",
+	    "not a Vault address", "open bracket");
+	bad("[secrets]\nvault_addr = https://[zz]:1\n", 2,
+	    "[secrets] vault_addr", "not a Vault address", "bad IPv6");
+	bad("[secrets]\nvault_addr = https://v?x\n", 2, "[secrets] vault_addr",
+	    "not a Vault address", "a query");
+	bad("[secrets]\ncache_ttl = 86401\n", 2, "[secrets] cache_ttl",
+	    "out of range", "cache_ttl too large");
+	bad("[secrets]\ncache_ttl = -1\n", 2, "[secrets] cache_ttl",
+	    "not a decimal number", "cache_ttl negative");
+	bad("[secrets]\nvault_mount = a/b\n", 2, "[secrets] vault_mount",
+	    "not a valid id", "vault_mount with '/'");
+	bad("[secrets]\ndir =\n", 2, "[secrets] dir", "empty value",
+	    "empty dir");
+}
+
 static void
 test_misc(void)
 {
@@ -1602,6 +1863,7 @@ main(void)
 	test_load();
 	test_demo();
 	test_api();
+	test_secrets();
 	test_misc();
 	return done_testing();
 }

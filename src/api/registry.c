@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -38,6 +39,7 @@
 struct rview {
 	char *agent, *role, *mountpoint;
 	int from_config;
+	int exec; /* the private view the exec tool runs commands in */
 	struct view *v;
 };
 
@@ -53,6 +55,10 @@ struct rws {
 	struct rview *views;
 	size_t nviews;
 	atomic_int refs; /* the table's one, plus one per registry_get() */
+	atomic_uint execs; /* exec calls running */
+	/* the config section, or the defaults for an API workspace */
+	const struct sn_cfg_workspace *wcfg;
+	struct sn_cfg_workspace defaults;
 };
 
 struct registry {
@@ -242,6 +248,9 @@ ws_open(struct registry *r, const char *id, const char *root,
 	}
 	w->reg = r;
 	w->from_config = wcfg != NULL;
+	if (wcfg == NULL)
+		(void)config_workspace_defaults(&w->defaults);
+	w->wcfg = wcfg != NULL ? wcfg : &w->defaults;
 	w->created_ns = created;
 	atomic_init(&w->refs, 1);
 	memset(&wo, 0, sizeof(wo));
@@ -473,7 +482,8 @@ registry_close(struct registry *r)
 static int
 view_mount(struct registry *r, struct rws *w, const char *name,
     const char *agent, const char *role, const char *mountpoint,
-    const struct sn_cfg_view *vc, struct rview *v, char *err, size_t errlen)
+    const struct sn_cfg_view *vc, const uid_t *uids, size_t nuids,
+    struct rview *v, char *err, size_t errlen)
 {
 	const struct sn_config *cfg = r->cfg;
 	struct view_opts vo;
@@ -491,6 +501,10 @@ view_mount(struct registry *r, struct rws *w, const char *name,
 		vo.allow_other = vc->allow_other;
 		vo.allowed_uids = vc->allowed_uids;
 		vo.n_allowed_uids = vc->n_allowed_uids;
+	} else if (nuids > 0) {
+		vo.allow_other = 1;
+		vo.allowed_uids = uids;
+		vo.n_allowed_uids = nuids;
 	}
 	vo.cache_timeout = cfg->fs.cache_timeout;
 	vo.fd_cache = cfg->fs.fd_cache;
@@ -558,7 +572,7 @@ registry_mount_config_views(struct registry *r, char *err, size_t errlen)
 			break;
 		}
 		rc = view_mount(r, r->ws[k], vc->name, vc->agent, vc->role,
-		    vc->mountpoint, vc, &v, verr, sizeof(verr));
+		    vc->mountpoint, vc, NULL, 0, &v, verr, sizeof(verr));
 		if (rc < 0) {
 			snprintf(err, errlen, "view %s: %s", vc->name, verr);
 			break;
@@ -584,7 +598,9 @@ view_json(const struct rws *w, const struct rview *v)
 	    cJSON_AddStringToObject(o, "mountpoint", v->mountpoint) == NULL ||
 	    cJSON_AddBoolToObject(o, "serving", !view_finished(v->v)) == NULL ||
 	    cJSON_AddStringToObject(o, "source",
-	        v->from_config ? "config" : "api") == NULL) {
+	        v->from_config ? "config" :
+	        v->exec        ? "exec" :
+	                         "api") == NULL) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -611,7 +627,7 @@ registry_view_add(struct registry *r, struct rws *w, const char *agent,
 		return SN_ENOMEM;
 	pthread_rwlock_wrlock(&r->mu);
 	for (i = 0; i < w->nviews; i++) {
-		if (strcmp(w->views[i].agent, agent) == 0) {
+		if (!w->views[i].exec && strcmp(w->views[i].agent, agent) == 0) {
 			snprintf(msg, msglen,
 			    "agent %s already has a view of workspace %s at %s",
 			    agent, w->id, w->views[i].mountpoint);
@@ -626,7 +642,8 @@ registry_view_add(struct registry *r, struct rws *w, const char *agent,
 		goto out;
 	}
 	snprintf(name, sizeof(name), "%s/%s", w->id, agent);
-	rc = view_mount(r, w, name, agent, role, mp, NULL, &v, msg, msglen);
+	rc = view_mount(r, w, name, agent, role, mp, NULL, NULL, 0, &v, msg,
+	    msglen);
 	if (rc < 0)
 		goto out;
 	if ((rc = views_append(w, &v)) < 0) {
@@ -649,7 +666,7 @@ registry_view_remove(struct registry *r, struct rws *w, const char *agent)
 
 	pthread_rwlock_wrlock(&r->mu);
 	for (i = 0; i < w->nviews; i++) {
-		if (strcmp(w->views[i].agent, agent) != 0)
+		if (w->views[i].exec || strcmp(w->views[i].agent, agent) != 0)
 			continue;
 		v = w->views[i];
 		w->views[i] = w->views[--w->nviews];
@@ -1267,4 +1284,156 @@ registry_views_serving(struct registry *r, size_t *total)
 	if (total != NULL)
 		*total = n;
 	return live;
+}
+
+/* ---- exec -------------------------------------------------------------- */
+
+const struct sn_cfg_workspace *
+rws_config(const struct rws *w)
+{
+	return w->wcfg;
+}
+
+int
+registry_exec_enter(struct rws *w)
+{
+	unsigned n = atomic_fetch_add(&w->execs, 1);
+
+	if (n >= w->wcfg->exec_max) {
+		atomic_fetch_sub(&w->execs, 1);
+		return SN_EBUSY;
+	}
+	return 0;
+}
+
+void
+registry_exec_leave(struct rws *w)
+{
+	atomic_fetch_sub(&w->execs, 1);
+}
+
+int
+registry_exec_view(struct registry *r, struct rws *w, const char *agent,
+    const char *role, uid_t uid, char *buf, size_t buflen, char *msg,
+    size_t msglen)
+{
+	char *mp = NULL, name[2 * SN_ID_MAX + 8];
+	struct rview v;
+	size_t i;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&r->mu);
+	for (i = 0; i < w->nviews; i++) {
+		if (w->views[i].exec && strcmp(w->views[i].agent, agent) == 0 &&
+		    strcmp(w->views[i].role, role) == 0 &&
+		    !view_finished(w->views[i].v)) {
+			snprintf(buf, buflen, "%s", w->views[i].mountpoint);
+			pthread_rwlock_unlock(&r->mu);
+			return 0;
+		}
+	}
+	pthread_rwlock_unlock(&r->mu);
+
+	mp = xasprintf("%s/.exec/%s/%s.%s", r->views_dir, w->id, agent, role);
+	if (mp == NULL)
+		return SN_ENOMEM;
+	pthread_rwlock_wrlock(&r->mu);
+	for (i = 0; i < w->nviews; i++) {
+		/* another call mounted it meanwhile */
+		if (w->views[i].exec && strcmp(w->views[i].mountpoint, mp) == 0) {
+			if (!view_finished(w->views[i].v)) {
+				snprintf(buf, buflen, "%s", mp);
+				goto out;
+			}
+			/* unmounted from outside: mount it again */
+			v = w->views[i];
+			w->views[i] = w->views[--w->nviews];
+			rview_clear(&v);
+			break;
+		}
+	}
+	if ((rc = dirs_mkdir_p(mp, 0755)) < 0) {
+		snprintf(msg, msglen, "cannot make the exec view's mountpoint: %s",
+		    strerror(-rc));
+		rc = SN_ESYS;
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s/%s/exec", w->id, agent);
+	rc = view_mount(r, w, name, agent, role, mp, NULL, &uid, 1, &v, msg,
+	    msglen);
+	if (rc < 0)
+		goto out;
+	v.exec = 1;
+	if ((rc = views_append(w, &v)) < 0) {
+		rview_clear(&v);
+		goto out;
+	}
+	snprintf(buf, buflen, "%s", mp);
+out:
+	pthread_rwlock_unlock(&r->mu);
+	free(mp);
+	return rc;
+}
+
+/* Append the real path of p (when it exists) to the list. */
+static int
+hide_add(char ***v, size_t *n, const char *p)
+{
+	char real[PATH_MAX], **nv;
+
+	if (p == NULL || realpath(p, real) == NULL)
+		return 0;
+	nv = realloc(*v, (*n + 2) * sizeof(*nv));
+	if (nv == NULL)
+		return SN_ENOMEM;
+	*v = nv;
+	if ((nv[*n] = strdup(real)) == NULL)
+		return SN_ENOMEM;
+	nv[++*n] = NULL;
+	return 0;
+}
+
+char **
+registry_hide_paths(struct registry *r)
+{
+	const struct sn_config *cfg = r->cfg;
+	char **v = NULL, *key = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (cfg->audit_key_file == NULL)
+		(void)audit_key_default_path(r->state_dir, &key);
+	rc |= hide_add(&v, &n, r->state_dir);
+	rc |= hide_add(&v, &n, r->views_dir);
+	rc |= hide_add(&v, &n,
+	    cfg->audit_key_file != NULL ? cfg->audit_key_file : key);
+	rc |= hide_add(&v, &n, cfg->api.key);
+	rc |= hide_add(&v, &n, cfg->api.token_file);
+	rc |= hide_add(&v, &n, cfg->secrets.dir);
+	rc |= hide_add(&v, &n, cfg->secrets.vault_token_file);
+	if (strcmp(cfg->path, "(built-in)") != 0)
+		rc |= hide_add(&v, &n, cfg->path);
+	pthread_rwlock_rdlock(&r->mu);
+	for (i = 0; i < r->n && rc == 0; i++)
+		rc |= hide_add(&v, &n, r->ws[i]->root);
+	pthread_rwlock_unlock(&r->mu);
+	free(key);
+	if (rc != 0) {
+		/* never run a command with less hidden than asked */
+		registry_hide_free(v);
+		return NULL;
+	}
+	if (v == NULL)
+		v = calloc(1, sizeof(*v));
+	return v;
+}
+
+void
+registry_hide_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
 }

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct sn_config;
 struct workspace_fs;
@@ -92,6 +93,31 @@ struct cJSON *registry_views_json(struct registry *r, struct rws *w);
  * 1 ready, 0 not (why says what).
  */
 int registry_ready(struct registry *r, char *why, size_t whylen);
+
+/* ---- exec --------------------------------------------------------------- */
+
+struct sn_cfg_workspace;
+/* w's [workspace] section, or the defaults for a workspace of the API. */
+const struct sn_cfg_workspace *rws_config(const struct rws *w);
+/* Take one of w's exec slots ([workspace] exec_max): 0 or SN_EBUSY. */
+int registry_exec_enter(struct rws *w);
+void registry_exec_leave(struct rws *w);
+/*
+ * The host path (into buf) of agent's private exec view of w in role,
+ * mounted at <views_dir>/.exec/<id>/<agent>.<role> with allow_other for
+ * uid alone on first use, then reused.  0, or SN_E* with msg.
+ */
+int registry_exec_view(struct registry *r, struct rws *w, const char *agent,
+    const char *role, uid_t uid, char *buf, size_t buflen, char *msg,
+    size_t msglen);
+/*
+ * What a command must never see: the state dir, the views, the audit key,
+ * the API's key and token, the secrets' directory and Vault token, the
+ * config file, every workspace root (real paths, those that exist).
+ * NULL-terminated, freed by registry_hide_free(); NULL when out of memory.
+ */
+char **registry_hide_paths(struct registry *r);
+void registry_hide_free(char **v);
 
 /* How many views serve now; *total (may be NULL): how many there are. */
 size_t registry_views_serving(struct registry *r, size_t *total);

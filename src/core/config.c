@@ -2241,6 +2241,14 @@ config_free(struct sn_config *cfg)
 	free(cfg);
 }
 
+int
+config_workspace_defaults(struct sn_cfg_workspace *ws)
+{
+	memset(ws, 0, sizeof(*ws));
+	ws->uid = ws->gid = SN_CFG_NO_ID;
+	return apply_defaults(SEC_WORKSPACE, ws, 0, NULL);
+}
+
 const struct sn_cfg_workspace *
 config_workspace(const struct sn_config *cfg, const char *id)
 {

@@ -199,6 +199,12 @@ int config_demo(const char *state_dir, const char *mountpoint,
 
 void config_free(struct sn_config *cfg);
 
+/*
+ * Fill ws with the defaults of a [workspace] section (for workspaces made
+ * through the API): no id, no root, no rules, no list.  0 or SN_ENOMEM.
+ */
+int config_workspace_defaults(struct sn_cfg_workspace *ws);
+
 /* The workspace with this id, or NULL. */
 const struct sn_cfg_workspace *config_workspace(const struct sn_config *cfg,
     const char *id);

@@ -21,6 +21,7 @@ struct cJSON;
 struct registry;
 struct rws;
 struct api_server;
+struct secret_store;
 
 #define API_MAX_PARAMS 4
 
@@ -93,5 +94,9 @@ const char *api_query(struct api_req *rq, const char *key);
 int api_ready(struct api_server *s, char *why, size_t whylen);
 char *api_metrics_text(struct api_server *s);
 const unsigned char *api_audit_key(struct api_server *s);
+/* The secret store (NULL: no [secret] configured). */
+struct secret_store *api_secrets(struct api_server *s);
+/* 1 if commands can run here (sandbox set up); else 0 and why. */
+int api_exec_ready(struct api_server *s, char *why, size_t whylen);
 
 #endif

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "api/api.h"
+#include "api/exectool.h"
 #include "api/registry.h"
 #include "core/audit.h"
 #include "core/config.h"
@@ -934,6 +935,7 @@ const struct api_route api_routes[] = {
 	{ "GET",    WS "/views",                  0, R_WS | R_ADMIN, h_views_list, "views_list" },
 	{ "POST",   WS "/views",                  P_ADMIN, R_WS | R_ADMIN | R_BODY, h_view_add, "view_add" },
 	{ "DELETE", WS "/views/{agent}",          P_ADMIN, R_WS | R_ADMIN, h_view_delete, "view_delete" },
+	{ "POST",   WS "/tools/exec",             PERM_EXEC, R_WS | R_BODY, h_exec, "exec" },
 	{ "POST",   WS "/tools/{tool}",           0, R_WS | R_BODY, h_tool, "tool" },
 	{ "GET",    WS "/locks",                  0, R_WS, h_locks_list, "locks_list" },
 	{ "POST",   WS "/locks",                  P_LOCK, R_WS | R_BODY, h_lock_acquire, "lock_acquire" },

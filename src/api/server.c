@@ -34,6 +34,7 @@
 #include "api/server.h"
 #include "api/tlsauth.h"
 #include "core/audit.h"
+#include "exec/spawn.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -84,6 +85,9 @@ struct api_server {
 	struct route_stats *stats;
 	atomic_ullong auth_failures;
 	atomic_ullong denials;
+	struct secret_store *secrets; /* not owned */
+	int exec_ok;                  /* spawn_init() succeeded */
+	char exec_why[256];           /* or why not */
 };
 
 /* Per connection: who it is, decided on its first request. */
@@ -1107,9 +1111,23 @@ start_one(struct api_server *s, enum listener l, const char *addr,
 	return 0;
 }
 
+struct secret_store *
+api_secrets(struct api_server *s)
+{
+	return s->secrets;
+}
+
+int
+api_exec_ready(struct api_server *s, char *why, size_t whylen)
+{
+	snprintf(why, whylen, "%s", s->exec_why);
+	return s->exec_ok;
+}
+
 int
 api_server_start(struct registry *reg, const struct sn_config *cfg,
-    struct api_server **out, char *err, size_t errlen)
+    struct secret_store *secrets, struct api_server **out, char *err,
+    size_t errlen)
 {
 	const struct sn_cfg_api *a = &cfg->api;
 	struct api_server *s;
@@ -1127,7 +1145,12 @@ api_server_start(struct registry *reg, const struct sn_config *cfg,
 	}
 	s->reg = reg;
 	s->cfg = cfg;
+	s->secrets = secrets;
 	s->max_body = a->max_body;
+	/* the sandbox of the exec tool: without it, exec answers 503 */
+	s->exec_ok = spawn_init(s->exec_why, sizeof(s->exec_why)) == 0;
+	if (!s->exec_ok)
+		log_warn("api: the exec tool is off: %s", s->exec_why);
 	keypath =
 	    cfg->audit_key_file != NULL ? strdup(cfg->audit_key_file) : NULL;
 	if (keypath == NULL &&

@@ -16,8 +16,11 @@ struct registry;
 struct sn_config;
 struct api_server;
 
+struct secret_store;
+/* secrets may be NULL (no secret is injected into commands). */
 int api_server_start(struct registry *reg, const struct sn_config *cfg,
-    struct api_server **out /* OUT */, char *err, size_t errlen);
+    struct secret_store *secrets, struct api_server **out /* OUT */,
+    char *err, size_t errlen);
 void api_server_stop(struct api_server *s);
 
 #endif

@@ -27,6 +27,7 @@
 #include "api/registry.h"
 #include "api/server.h"
 #include "core/pki.h"
+#include "core/secrets.h"
 #include "fs/view.h"
 
 #define DEMO_STATE_DIR  "./.sentinel"
@@ -147,6 +148,7 @@ cmd_serve_exec(int argc, char **argv)
 	struct sn_config *cfg = NULL;
 	struct registry *reg = NULL;
 	struct api_server *api = NULL;
+	struct secret_store *secrets = NULL;
 	char err[1024], pki[4096];
 	int c, lvl, r, demo = 0, rc = 1;
 
@@ -225,6 +227,12 @@ cmd_serve_exec(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* before any thread: the Vault provider initialises libcurl */
+	if (cfg->n_secret_defs > 0 &&
+	    secrets_open(cfg, &secrets, err, sizeof(err)) < 0) {
+		cli_error("secrets: %s", err);
+		goto out;
+	}
 	if (registry_open(cfg, state_dir, &reg, err, sizeof(err)) < 0) {
 		cli_error("%s", err);
 		goto out;
@@ -235,7 +243,7 @@ cmd_serve_exec(int argc, char **argv)
 		goto out;
 	}
 	if (cfg->api.enabled &&
-	    api_server_start(reg, cfg, &api, err, sizeof(err)) < 0) {
+	    api_server_start(reg, cfg, secrets, &api, err, sizeof(err)) < 0) {
 		cli_error("api: %s", err);
 		goto out;
 	}
@@ -249,6 +257,7 @@ out:
 	/* the API first: its requests use the workspaces */
 	api_server_stop(api);
 	registry_close(reg);
+	secrets_close(secrets);
 	config_free(cfg);
 	return rc;
 }

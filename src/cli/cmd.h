@@ -20,6 +20,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_audit_entry;
 extern const struct cmd_entry cmd_ca_entry;
+extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_lock_entry;
 extern const struct cmd_entry cmd_mount_entry;
 extern const struct cmd_entry cmd_serve_entry;

@@ -18,6 +18,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_umount_entry,
 	&cmd_ws_entry,
 	&cmd_tool_entry,
+	&cmd_exec_entry,
 	&cmd_lock_entry,
 	&cmd_audit_entry,
 	&cmd_ca_entry,

@@ -177,7 +177,8 @@ parse_args(struct api_req *rq, const struct sn_cfg_workspace *wc,
 	}
 	cJSON_ArrayForEach(v, argv)
 	{
-		if (!cJSON_IsString(v) || strlen(v->valuestring) > EXEC_ARG_MAX ||
+		if (!cJSON_IsString(v) ||
+		    strlen(v->valuestring) > EXEC_ARG_MAX ||
 		    (i == 0 && v->valuestring[0] == '\0')) {
 			api_error(rq, 400, "bad_request",
 			    "argv[%zu] must be a string of at most %u bytes "
@@ -216,7 +217,7 @@ parse_args(struct api_req *rq, const struct sn_cfg_workspace *wc,
 			return -1;
 		}
 		for (c = a->cwd; *c != '\0';
-		    c = strchrnul(c, '/'), c += *c == '/') {
+		     c = strchrnul(c, '/'), c += *c == '/') {
 			if (c[0] == '.' && c[1] == '.' &&
 			    (c[2] == '/' || c[2] == '\0')) {
 				api_error(rq, 400, "bad_request",
@@ -259,8 +260,8 @@ build_env(struct api_req *rq, const struct exec_args *a,
 		cJSON_ArrayForEach(v, a->env)
 		{
 			if (strlen(v->string) == (size_t)(eq - base[i]) &&
-			    strncmp(v->string, base[i], (size_t)(eq - base[i])) ==
-			        0)
+			    strncmp(v->string, base[i],
+			        (size_t)(eq - base[i])) == 0)
 				overridden = 1;
 		}
 		if (!overridden && (envp[n++] = strdup(base[i])) == NULL)
@@ -278,7 +279,8 @@ build_env(struct api_req *rq, const struct exec_args *a,
 			    v->string);
 			goto fail;
 		}
-		if (asprintf(&envp[n], "%s=%s", v->string, v->valuestring) < 0) {
+		if (asprintf(&envp[n], "%s=%s", v->string, v->valuestring) <
+		    0) {
 			envp[n] = NULL;
 			goto fail;
 		}
@@ -335,9 +337,9 @@ utf8_text(const char *p, size_t n)
 			continue;
 		}
 		k = c >= 0xf0 && c <= 0xf4 ? 3 :
-		    c >= 0xe0             ? 2 :
-		    c >= 0xc2             ? 1 :
-		                            0;
+		    c >= 0xe0              ? 2 :
+		    c >= 0xc2              ? 1 :
+		                             0;
 		if (k == 0 || (size_t)(e - s) <= k)
 			return 0;
 		for (unsigned i = 1; i <= k; i++)
@@ -362,8 +364,9 @@ add_stream(cJSON *o, const char *name, const struct stream *st)
 		snprintf(key, sizeof(key), "%s_encoding", name);
 		cJSON_AddStringToObject(o, key, "utf-8");
 	} else {
-		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-		                          "nopqrstuvwxyz0123456789+/";
+		static const char b64[] =
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+		    "nopqrstuvwxyz0123456789+/";
 		size_t n = st->len, o_len = 4 * ((n + 2) / 3), i, j = 0;
 		const unsigned char *in = (const unsigned char *)st->buf;
 		char *out = malloc(o_len + 1);
@@ -371,9 +374,10 @@ add_stream(cJSON *o, const char *name, const struct stream *st)
 		if (out != NULL) {
 			for (i = 0; i + 2 < n; i += 3) {
 				out[j++] = b64[in[i] >> 2];
-				out[j++] = b64[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
 				out[j++] =
-				    b64[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+				    b64[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+				out[j++] = b64[((in[i + 1] & 15) << 2) |
+				    (in[i + 2] >> 6)];
 				out[j++] = b64[in[i + 2] & 63];
 			}
 			if (i < n) {
@@ -416,7 +420,7 @@ exec_event(struct api_req *rq, struct audit *a, const char *rule,
 	ev.auth = rq->auth;
 	ev.source = AUDIT_SRC_EXEC;
 	ev.op = "exec";
-	ev.path = rq->path;  /* cwd */
+	ev.path = rq->path;   /* cwd */
 	ev.path2 = rq->path2; /* argv, as JSON */
 	ev.result = res;
 	ev.rule = rule;
@@ -454,8 +458,7 @@ h_exec(struct api_req *rq)
 	}
 	if (parse_args(rq, wc, &a) < 0)
 		goto out;
-	snprintf(rq->path, sizeof(rq->path), "%s",
-	    a.cwd != NULL ? a.cwd : "");
+	snprintf(rq->path, sizeof(rq->path), "%s", a.cwd != NULL ? a.cwd : "");
 	argv_json = cJSON_PrintUnformatted(
 	    cJSON_GetObjectItemCaseSensitive(rq->body, "argv"));
 	snprintf(rq->path2, sizeof(rq->path2), "%s",
@@ -577,8 +580,8 @@ h_exec(struct api_req *rq)
 	}
 	if (k.s[0].failed || k.s[1].failed) {
 		/* never send output that may not be redacted */
-		(void)exec_event(rq, au, "redaction failed", AUDIT_RES_ERROR,
-		    0, 0);
+		(void)exec_event(rq, au, "redaction failed", AUDIT_RES_ERROR, 0,
+		    0);
 		api_error(rq, 500, "internal",
 		    "the output could not be redacted; it is withheld");
 		goto out;
@@ -589,9 +592,8 @@ h_exec(struct api_req *rq)
 		snprintf(rule, sizeof(rule), "exit:%d", res.exit_code);
 	else
 		snprintf(rule, sizeof(rule), "signal:%d", res.signal);
-	if (k.s[0].rd != NULL && redact_count(k.s[0].rd) +
-	            redact_count(k.s[1].rd) >
-	        0) {
+	if (k.s[0].rd != NULL &&
+	    redact_count(k.s[0].rd) + redact_count(k.s[1].rd) > 0) {
 		size_t l = strlen(rule);
 
 		snprintf(rule + l, sizeof(rule) - l, " redacted:%" PRIu64,

@@ -54,7 +54,7 @@ struct rws {
 	size_t ngrants;
 	struct rview *views;
 	size_t nviews;
-	atomic_int refs; /* the table's one, plus one per registry_get() */
+	atomic_int refs;   /* the table's one, plus one per registry_get() */
 	atomic_uint execs; /* exec calls running */
 	/* the config section, or the defaults for an API workspace */
 	const struct sn_cfg_workspace *wcfg;
@@ -599,7 +599,7 @@ view_json(const struct rws *w, const struct rview *v)
 	    cJSON_AddBoolToObject(o, "serving", !view_finished(v->v)) == NULL ||
 	    cJSON_AddStringToObject(o, "source",
 	        v->from_config ? "config" :
-	        v->exec        ? "exec" :
+	            v->exec    ? "exec" :
 	                         "api") == NULL) {
 		cJSON_Delete(o);
 		return NULL;
@@ -627,7 +627,8 @@ registry_view_add(struct registry *r, struct rws *w, const char *agent,
 		return SN_ENOMEM;
 	pthread_rwlock_wrlock(&r->mu);
 	for (i = 0; i < w->nviews; i++) {
-		if (!w->views[i].exec && strcmp(w->views[i].agent, agent) == 0) {
+		if (!w->views[i].exec &&
+		    strcmp(w->views[i].agent, agent) == 0) {
 			snprintf(msg, msglen,
 			    "agent %s already has a view of workspace %s at %s",
 			    agent, w->id, w->views[i].mountpoint);
@@ -1340,7 +1341,8 @@ registry_exec_view(struct registry *r, struct rws *w, const char *agent,
 	pthread_rwlock_wrlock(&r->mu);
 	for (i = 0; i < w->nviews; i++) {
 		/* another call mounted it meanwhile */
-		if (w->views[i].exec && strcmp(w->views[i].mountpoint, mp) == 0) {
+		if (w->views[i].exec &&
+		    strcmp(w->views[i].mountpoint, mp) == 0) {
 			if (!view_finished(w->views[i].v)) {
 				snprintf(buf, buflen, "%s", mp);
 				goto out;
@@ -1353,7 +1355,8 @@ registry_exec_view(struct registry *r, struct rws *w, const char *agent,
 		}
 	}
 	if ((rc = dirs_mkdir_p(mp, 0755)) < 0) {
-		snprintf(msg, msglen, "cannot make the exec view's mountpoint: %s",
+		snprintf(msg, msglen,
+		    "cannot make the exec view's mountpoint: %s",
 		    strerror(-rc));
 		rc = SN_ESYS;
 		goto out;

@@ -19,8 +19,8 @@ struct api_server;
 struct secret_store;
 /* secrets may be NULL (no secret is injected into commands). */
 int api_server_start(struct registry *reg, const struct sn_config *cfg,
-    struct secret_store *secrets, struct api_server **out /* OUT */,
-    char *err, size_t errlen);
+    struct secret_store *secrets, struct api_server **out /* OUT */, char *err,
+    size_t errlen);
 void api_server_stop(struct api_server *s);
 
 #endif

@@ -32,8 +32,7 @@ static const char exec_help[] =
     "  --stdin            send our standard input to the command\n"
     "  --time-limit S     seconds before the command is killed (default:\n"
     "                     the server's, 60)\n"
-    "  -h, --help         show this help\n\n" CLIENT_HELP_OPTIONS
-    "\n"
+    "  -h, --help         show this help\n\n" CLIENT_HELP_OPTIONS "\n"
     "Exit status: the command's (see above); 1 the server answered an\n"
     "error; 2 usage error; 3 the server cannot be reached.\n";
 
@@ -133,7 +132,8 @@ cmd_exec_exec(int argc, char **argv)
 		}
 		r = client_flags_opt(&fl, ch, optarg, err, sizeof(err));
 		if (r <= 0) {
-			rc = cmd_usage_error(e, "%s", r < 0 ? err : "bad option");
+			rc = cmd_usage_error(e, "%s",
+			    r < 0 ? err : "bad option");
 			goto out;
 		}
 	}
@@ -142,8 +142,9 @@ cmd_exec_exec(int argc, char **argv)
 		goto out;
 	}
 	if (ws == NULL || !config_valid_id(ws)) {
-		rc = cmd_usage_error(e, "--workspace ID is required "
-		                        "(1-64 of [A-Za-z0-9._-])");
+		rc = cmd_usage_error(e,
+		    "--workspace ID is required "
+		    "(1-64 of [A-Za-z0-9._-])");
 		goto out;
 	}
 	if ((av = cJSON_AddArrayToObject(body, "argv")) == NULL)
@@ -156,8 +157,8 @@ cmd_exec_exec(int argc, char **argv)
 		cJSON_AddItemToObject(body, "env", env);
 		env = NULL;
 	}
-	if (tlim > 0 && cJSON_AddNumberToObject(body, "timeout_s",
-	                    (double)tlim) == NULL)
+	if (tlim > 0 &&
+	    cJSON_AddNumberToObject(body, "timeout_s", (double)tlim) == NULL)
 		goto oom;
 	if (use_stdin) {
 		if (client_read_file("-", &in, &inlen) < 0) {
@@ -186,8 +187,9 @@ cmd_exec_exec(int argc, char **argv)
 	put_stream(stderr, reply, "stderr");
 	v = cJSON_GetObjectItemCaseSensitive(reply, "limit");
 	if (cJSON_IsString(v)) {
-		fprintf(stderr, "sentinel: the command was stopped by its %s "
-		                "limit\n",
+		fprintf(stderr,
+		    "sentinel: the command was stopped by its %s "
+		    "limit\n",
 		    v->valuestring);
 		rc = 124;
 		goto out;

@@ -48,16 +48,16 @@ struct sn_cfg_workspace {
 	uint64_t quota;             /* bytes; 0 = unlimited (default) */
 	int audit_fail_open;        /* bool, default 0 (fail closed) */
 	struct sn_strlist agents;   /* agents granted this workspace */
-	unsigned uid, gid; /* owner of what tools create, and the user
+	unsigned uid, gid;          /* owner of what tools create, and the user
 	                      commands run as; SN_CFG_NO_ID: ours (tools),
 	                      SN_EXEC_DEFAULT_ID (exec) */
-	double cpu;            /* exec: CPUs, default 1 */
-	uint64_t memory;       /* exec: bytes, default 1G */
-	unsigned pids;         /* exec: tasks, default 256 */
-	int network;           /* exec: 0 none (default), 1 host */
+	double cpu;                 /* exec: CPUs, default 1 */
+	uint64_t memory;            /* exec: bytes, default 1G */
+	unsigned pids;              /* exec: tasks, default 256 */
+	int network;                /* exec: 0 none (default), 1 host */
 	unsigned exec_max;     /* exec: calls at once, default 4 (429 past) */
 	unsigned exec_timeout; /* exec: longest timeout_s, default 600 */
-	unsigned line;     /* line of the section header */
+	unsigned line;         /* line of the section header */
 };
 
 struct sn_cfg_view {
@@ -101,7 +101,7 @@ struct sn_cfg_chaos {
 	unsigned scope;  /* SN_CHAOS_FS|API, default fs */
 };
 
-#define SN_CFG_NO_ID 0xffffffffu /* [workspace] uid/gid not set */
+#define SN_CFG_NO_ID       0xffffffffu /* [workspace] uid/gid not set */
 #define SN_EXEC_DEFAULT_ID 65534 /* nobody/nogroup: exec without uid/gid */
 
 /*

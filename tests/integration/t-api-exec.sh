@@ -216,8 +216,14 @@ ex dev '{"argv":["true"],"user":"root"}'
 expect_eq "unknown field" 400 "$CODE"
 ex dev '{"argv":"true"}'
 expect_eq "argv not an array" 400 "$CODE"
-ex dev '{"argv":["sleep","8"]}' & p1=$!
-ex dev '{"argv":["sleep","8"]}' & p2=$!
+bgx() {
+	curl -sS --max-time 60 --cacert "$PKI/ca.pem" --cert "$PKI/dev.pem" \
+	    --key "$PKI/dev.key" -H 'Content-Type: application/json' \
+	    --data-binary '{"argv":["sleep","8"]}' -o "$SN_TMP/bg$1" \
+	    -w '%{http_code}' "$URL/v1/workspaces/w/tools/exec" >"$SN_TMP/bg$1.code" 2>&1
+}
+bgx 1 & p1=$!
+bgx 2 & p2=$!
 got=none
 for _ in $(seq 1 14); do
 	sleep 0.5
@@ -230,6 +236,7 @@ done
 expect_eq "a third exec while exec_max = 2 run" 429 "$got"
 expect_eq "its error code" too_many_requests "$(jget "$BODY" error.code)"
 wait "$p1" "$p2" || true
+expect_eq "the two that ran" "200 200" "$(cat "$SN_TMP/bg1.code") $(cat "$SN_TMP/bg2.code")"
 
 section "sentinel exec"
 RC=0

@@ -912,6 +912,32 @@ rm_tree(int dfd, const char *name)
 	(void)unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
+/* chown -h every entry of the tree at dfd/name (no symlink followed). */
+static int
+chown_tree(int dfd, const char *name, uid_t uid, gid_t gid, int depth)
+{
+	struct dirent *e;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOTDIR || errno == ELOOP ? 0 : -errno;
+	if (depth > 256 || (d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return depth > 256 ? -ELOOP : -errno;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		rc = chown_tree(dirfd(d), e->d_name, uid, gid, depth + 1);
+	}
+	closedir(d);
+	return rc;
+}
+
 /*
  * Run git clone repo dest with a clean environment, no hooks, no system or
  * global config, no remote helpers; its output goes to msg (the last
@@ -1084,8 +1110,15 @@ registry_create(struct registry *r, const char *id, const char *repo, char *msg,
 	rc = git_clone(repo, tmproot, msg, msglen);
 	if (rc < 0)
 		goto out;
-	if (chmod(tmproot, 0755) < 0) {
-		/* the root must be reachable for the views' callers */
+	/* the root must be reachable for the views' callers, and the files
+	 * belong to the user the workspace's commands run as */
+	if (chmod(tmproot, 0755) < 0 ||
+	    (rc = chown_tree(AT_FDCWD, tmproot, SN_EXEC_DEFAULT_ID,
+	         SN_EXEC_DEFAULT_ID, 0)) < 0) {
+		snprintf(msg, msglen, "cannot give the clone to uid %d: %s",
+		    SN_EXEC_DEFAULT_ID, strerror(rc < 0 ? -rc : errno));
+		rc = SN_EIO;
+		goto out;
 	}
 
 	pthread_rwlock_wrlock(&r->mu);
@@ -1396,6 +1429,32 @@ hide_add(char ***v, size_t *n, const char *p)
 	return 0;
 }
 
+/* Hide the directory that holds file p, unless it is a shared one. */
+static int
+hide_dir_of(char ***v, size_t *n, const char *p)
+{
+	static const char *const shared[] = { "/", "/etc", "/etc/ssl",
+		"/etc/ssl/certs", "/etc/pki", "/usr/share/ca-certificates",
+		"/usr/local/share/ca-certificates", "/tmp", "/var/tmp", "/root",
+		"/home", NULL };
+	char real[PATH_MAX], *slash;
+	size_t i;
+
+	if (p == NULL || realpath(p, real) == NULL)
+		return 0;
+	slash = strrchr(real, '/');
+	if (slash == NULL)
+		return 0;
+	if (slash == real)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	for (i = 0; shared[i] != NULL; i++)
+		if (strcmp(real, shared[i]) == 0)
+			return 0;
+	return hide_add(v, n, real);
+}
+
 char **
 registry_hide_paths(struct registry *r)
 {
@@ -1411,6 +1470,12 @@ registry_hide_paths(struct registry *r)
 	rc |= hide_add(&v, &n,
 	    cfg->audit_key_file != NULL ? cfg->audit_key_file : key);
 	rc |= hide_add(&v, &n, cfg->api.key);
+	/* The directories of the server's key and of the client CA: a CA
+	 * key kept beside its certificate would let a command mint any
+	 * identity.  Shared system certificate directories stay visible. */
+	rc |= hide_dir_of(&v, &n, cfg->api.key);
+	rc |= hide_dir_of(&v, &n, cfg->api.client_ca);
+	rc |= hide_dir_of(&v, &n, cfg->api.cert);
 	rc |= hide_add(&v, &n, cfg->api.token_file);
 	rc |= hide_add(&v, &n, cfg->secrets.dir);
 	rc |= hide_add(&v, &n, cfg->secrets.vault_token_file);

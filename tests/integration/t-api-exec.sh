@@ -144,10 +144,10 @@ n=$(sqlite3 "file:$STATE/workspaces/w/workspace.db?mode=ro" \
 expect_eq "the command's file operations are audited as the agent's" 1 "$n"
 
 section "nothing of the host's writable or secret state is visible"
-run "cat /etc/shadow; ls $STATE; cat $SN_TMP/sec/GH_TOKEN; ls $SN_TMP/else; cat $PKI/server.key; ls /run"
+run "cat /etc/shadow; ls $STATE; cat $SN_TMP/sec/GH_TOKEN; ls $SN_TMP/else; cat $PKI/server.key; cat $PKI/ca.key; ls /run"
 expect_match "/etc/shadow unreadable" 'shadow: Permission denied' "$ERR"
 [[ $OUT != *GH_TOKEN* && $OUT != *elsewhere* && $OUT != *PRIVATE* && $OUT != *"$SECRET"* ]] &&
-	ok "no state dir, secret file, other workspace or server key" || fail "host state visible" "$OUT" "$ERR"
+	ok "no state dir, secret file, other workspace, server key or CA key" || fail "host state visible" "$OUT" "$ERR"
 run 'touch /usr/x 2>&1; touch /x 2>&1; echo tmp > /tmp/t && cat /tmp/t'
 expect_match "/usr and / are read-only" 'Read-only file system' "$OUT"
 expect_match "/tmp is private and writable" 'tmp$' "$OUT"

@@ -282,6 +282,8 @@ git -C "$R" -c user.email=t@e -c user.name=t commit -qm one
 api admin POST /v1/workspaces "{\"id\":\"gamma\",\"repo\":\"$R\"}"
 expect_api "admin clones a local repo" 201
 expect_eq "it holds the repo's file" "cloned content" "$(cat "$STATE/workspaces/gamma/root/file.txt" 2>&1)"
+expect_eq "its files belong to the user its commands run as" "65534 65534" \
+    "$(stat -c '%u %g' "$STATE/workspaces/gamma/root/file.txt" 2>&1)"
 check_fails "no hook is installed in the clone" test -n "$(ls "$STATE/workspaces/gamma/root/.git/hooks" 2>/dev/null)"
 api admin POST /v1/workspaces "{\"id\":\"gamma\",\"repo\":\"$R\"}"
 expect_api "the same id again" 409 conflict

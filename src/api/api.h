@@ -63,6 +63,7 @@ enum {
 	R_ADMIN = 0x2, /* an admin sees every workspace for this route */
 	R_BODY = 0x4,  /* a JSON object body is required */
 	R_OPS = 0x8,   /* also served on the ops listener, unauthenticated */
+	R_SLOW = 0x10, /* runs on a worker thread, the connection suspended */
 };
 
 typedef void (*api_handler)(struct api_req *rq);

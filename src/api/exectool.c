@@ -32,6 +32,7 @@
 #include "core/policy.h"
 #include "core/redact.h"
 #include "core/secrets.h"
+#include "core/text.h"
 #include "exec/spawn.h"
 #include "fs/view.h"
 
@@ -322,41 +323,13 @@ free_env(char **envp)
 
 /* ---- the reply --------------------------------------------------------- */
 
-static int
-utf8_text(const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p, *e = s + n;
-
-	while (s < e) {
-		unsigned c = *s, k;
-
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		k = c >= 0xf0 && c <= 0xf4 ? 3 :
-		    c >= 0xe0              ? 2 :
-		    c >= 0xc2              ? 1 :
-		                             0;
-		if (k == 0 || (size_t)(e - s) <= k)
-			return 0;
-		for (unsigned i = 1; i <= k; i++)
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-		s += k + 1;
-	}
-	return 1;
-}
-
 static void
 add_stream(cJSON *o, const char *name, const struct stream *st)
 {
 	char key[32];
 
 	snprintf(key, sizeof(key), "%s_truncated", name);
-	if (utf8_text(st->buf, st->len)) {
+	if (text_utf8_valid(st->buf, st->len, 0)) {
 		char *t = strndup(st->buf, st->len);
 
 		cJSON_AddStringToObject(o, name, t != NULL ? t : "");
@@ -364,36 +337,10 @@ add_stream(cJSON *o, const char *name, const struct stream *st)
 		snprintf(key, sizeof(key), "%s_encoding", name);
 		cJSON_AddStringToObject(o, key, "utf-8");
 	} else {
-		static const char b64[] =
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-		    "nopqrstuvwxyz0123456789+/";
-		size_t n = st->len, o_len = 4 * ((n + 2) / 3), i, j = 0;
-		const unsigned char *in = (const unsigned char *)st->buf;
-		char *out = malloc(o_len + 1);
+		char *out = NULL;
 
-		if (out != NULL) {
-			for (i = 0; i + 2 < n; i += 3) {
-				out[j++] = b64[in[i] >> 2];
-				out[j++] =
-				    b64[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-				out[j++] = b64[((in[i + 1] & 15) << 2) |
-				    (in[i + 2] >> 6)];
-				out[j++] = b64[in[i + 2] & 63];
-			}
-			if (i < n) {
-				out[j++] = b64[in[i] >> 2];
-				if (i + 1 < n) {
-					out[j++] = b64[((in[i] & 3) << 4) |
-					    (in[i + 1] >> 4)];
-					out[j++] = b64[(in[i + 1] & 15) << 2];
-				} else {
-					out[j++] = b64[(in[i] & 3) << 4];
-					out[j++] = '=';
-				}
-				out[j++] = '=';
-			}
-			out[j] = '\0';
-		}
+		(void)text_b64_encode((const unsigned char *)st->buf, st->len,
+		    &out);
 		cJSON_AddStringToObject(o, name, out != NULL ? out : "");
 		free(out);
 		snprintf(key, sizeof(key), "%s_encoding", name);

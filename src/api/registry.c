@@ -31,6 +31,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/policy.h"
+#include "core/text.h"
 #include "fs/view.h"
 
 #define CLONE_TIMEOUT_S 600
@@ -713,14 +714,7 @@ registry_views_json(struct registry *r, struct rws *w)
 static void
 rfc3339(int64_t ns, char *buf, size_t len)
 {
-	time_t t = (time_t)(ns / 1000000000LL);
-	struct tm tm;
-
-	if (ns <= 0 || gmtime_r(&t, &tm) == NULL) {
-		snprintf(buf, len, "%s", "");
-		return;
-	}
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	text_rfc3339(ns, 0, buf, len);
 }
 
 /* Caller holds mu. */

@@ -29,6 +29,7 @@
 #include "core/lock.h"
 #include "core/log.h"
 #include "core/policy.h"
+#include "core/text.h"
 #include "fs/tools.h"
 #include "fs/view.h"
 
@@ -176,17 +177,7 @@ path_arg(struct api_req *rq, const char *name, const char *in, char *out,
 static void
 rfc3339(int64_t ns, char *buf, size_t len)
 {
-	time_t t = (time_t)(ns / 1000000000LL);
-	struct tm tm;
-
-	buf[0] = '\0';
-	if (gmtime_r(&t, &tm) != NULL) {
-		char base[32];
-
-		strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(buf, len, "%s.%03dZ", base,
-		    (int)((ns % 1000000000LL) / 1000000));
-	}
+	text_rfc3339(ns, 3, buf, len);
 }
 
 /* ---- ops ---------------------------------------------------------------- */
@@ -926,7 +917,7 @@ const struct api_route api_routes[] = {
 	{ "GET",    "/metrics",                   0, R_OPS, h_metrics, "metrics" },
 	{ "GET",    "/v1/whoami",                 0, 0, h_whoami, "whoami" },
 	{ "GET",    "/v1/workspaces",             0, 0, h_ws_list, "ws_list" },
-	{ "POST",   "/v1/workspaces",             P_ADMIN, R_BODY, h_ws_create, "ws_create" },
+	{ "POST",   "/v1/workspaces",             P_ADMIN, R_BODY | R_SLOW, h_ws_create, "ws_create" },
 	{ "GET",    WS,                           0, R_WS | R_ADMIN, h_ws_get, "ws_get" },
 	{ "DELETE", WS,                           P_ADMIN, R_WS | R_ADMIN, h_ws_delete, "ws_delete" },
 	{ "GET",    WS "/grants",                 P_ADMIN, R_WS | R_ADMIN, h_grants_list, "grants_list" },
@@ -935,7 +926,7 @@ const struct api_route api_routes[] = {
 	{ "GET",    WS "/views",                  0, R_WS | R_ADMIN, h_views_list, "views_list" },
 	{ "POST",   WS "/views",                  P_ADMIN, R_WS | R_ADMIN | R_BODY, h_view_add, "view_add" },
 	{ "DELETE", WS "/views/{agent}",          P_ADMIN, R_WS | R_ADMIN, h_view_delete, "view_delete" },
-	{ "POST",   WS "/tools/exec",             PERM_EXEC, R_WS | R_BODY, h_exec, "exec" },
+	{ "POST",   WS "/tools/exec",             PERM_EXEC, R_WS | R_BODY | R_SLOW, h_exec, "exec" },
 	{ "POST",   WS "/tools/{tool}",           0, R_WS | R_BODY, h_tool, "tool" },
 	{ "GET",    WS "/locks",                  0, R_WS, h_locks_list, "locks_list" },
 	{ "POST",   WS "/locks",                  P_LOCK, R_WS | R_BODY, h_lock_acquire, "lock_acquire" },

@@ -39,6 +39,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/policy.h"
+#include "core/text.h"
 #include "fs/view.h"
 
 #define PEM_MAX        (1u << 20)
@@ -86,6 +87,7 @@ struct api_server {
 	atomic_ullong auth_failures;
 	atomic_ullong denials;
 	struct secret_store *secrets; /* not owned */
+	atomic_int workers;           /* slow handlers running */
 	int exec_ok;                  /* spawn_init() succeeded */
 	char exec_why[256];           /* or why not */
 };
@@ -99,8 +101,11 @@ struct conn {
 };
 
 /* Per request, kept between the calls of the access handler. */
+enum { PH_NEW, PH_RUNNING, PH_DONE };
+
 struct req {
 	struct api_req rq;
+	int phase; /* PH_*: a slow handler runs on a worker thread */
 	enum listener l;
 	struct timespec t0;
 	char *buf;
@@ -605,45 +610,6 @@ record(struct api_server *s, struct api_req *rq)
 
 /* ---- the request pipeline ----------------------------------------------- */
 
-/* 1 if p[0..n) is well-formed UTF-8 (no overlong form, no surrogate). */
-static int
-utf8_ok(const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p, *e = s + n;
-
-	while (s < e) {
-		unsigned c = *s;
-		size_t k;
-		unsigned cp;
-
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
-			return 0;
-		if ((size_t)(e - s) <= k)
-			return 0;
-		for (size_t i = 1; i <= k; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if ((k == 2 &&
-		        (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return 0;
-		s += k + 1;
-	}
-	return 1;
-}
-
 /* 1 if the JSON text holds the escape \u0000 (an escaped backslash
  * before it does not count). */
 static int
@@ -664,8 +630,12 @@ has_nul_escape(const char *p, size_t n)
 	return 0;
 }
 
-static void
-dispatch(struct api_server *s, struct req *q)
+/*
+ * Everything before the handler: identity, route, permission, grant,
+ * body.  Returns 1 when the handler is to run, 0 when the reply is made.
+ */
+static int
+prepare(struct api_server *s, struct req *q)
 {
 	struct api_req *rq = &q->rq;
 	const struct api_route *r;
@@ -677,7 +647,7 @@ dispatch(struct api_server *s, struct req *q)
 		snprintf(rq->op, sizeof(rq->op), "authenticate");
 		snprintf(rq->rule, sizeof(rq->rule), "auth:%.240s", why);
 		api_error(rq, 401, "unauthenticated", "%s", why);
-		return;
+		return 0;
 	}
 	st = route(rq, q->l);
 	if (st != 0) {
@@ -687,13 +657,11 @@ dispatch(struct api_server *s, struct req *q)
 		else
 			api_error(rq, 404, "not_found", "no route %s %s",
 			    rq->method, rq->url);
-		return;
+		return 0;
 	}
 	r = rq->route;
-	if (q->l == L_OPS) {
-		r->fn(rq);
-		return;
-	}
+	if (q->l == L_OPS)
+		return 1;
 	/* permission */
 	if ((rq->perms & r->perms) != r->perms) {
 		unsigned missing = r->perms & ~rq->perms, bit;
@@ -706,7 +674,7 @@ dispatch(struct api_server *s, struct req *q)
 		api_error(rq, 403, "forbidden",
 		    "role %s lacks the %s permission", rq->id.role,
 		    policy_perm_name(bit));
-		return;
+		return 0;
 	}
 	/* the workspace, and the agent's grant on it */
 	if (r->flags & R_WS) {
@@ -716,7 +684,7 @@ dispatch(struct api_server *s, struct req *q)
 		if (!config_valid_id(id)) {
 			api_error(rq, 400, "bad_request",
 			    "\"%.64s\" is not a valid workspace id", id);
-			return;
+			return 0;
 		}
 		if (registry_get(s->reg, id, &rq->ws) < 0 ||
 		    (!admin &&
@@ -727,7 +695,7 @@ dispatch(struct api_server *s, struct req *q)
 			snprintf(rq->rule, sizeof(rq->rule), "grant:none");
 			rq->denied = 1;
 			api_error(rq, 404, "not_found", "no workspace %s", id);
-			return;
+			return 0;
 		}
 	}
 	/* the body */
@@ -735,22 +703,22 @@ dispatch(struct api_server *s, struct req *q)
 		if (q->bad_type) {
 			api_error(rq, 415, "unsupported_media_type",
 			    "the body must be application/json");
-			return;
+			return 0;
 		}
 		if (q->len == 0) {
 			api_error(rq, 400, "bad_request",
 			    "a JSON object body is required");
-			return;
+			return 0;
 		}
-		if (!utf8_ok(q->buf, q->len)) {
+		if (!text_utf8_valid(q->buf, q->len, 1)) {
 			api_error(rq, 400, "bad_request",
 			    "the body is not valid UTF-8");
-			return;
+			return 0;
 		}
 		if (has_nul_escape(q->buf, q->len)) {
 			api_error(rq, 400, "bad_request",
 			    "a string in the body holds a NUL (\\u0000)");
-			return;
+			return 0;
 		}
 		rq->body = cJSON_ParseWithLength(q->buf, q->len);
 		if (rq->body == NULL || !cJSON_IsObject(rq->body)) {
@@ -758,18 +726,18 @@ dispatch(struct api_server *s, struct req *q)
 			    rq->body == NULL ?
 			        "the body is not valid JSON" :
 			        "the body must be a JSON object");
-			return;
+			return 0;
 		}
 	} else if (q->len > 0) {
 		api_error(rq, 400, "bad_request", "%s %s takes no body",
 		    rq->method, r->pattern);
-		return;
+		return 0;
 	}
 	/*
 	 * Limits (rate limits, budgets) go here: after authorization,
 	 * before the tool.
 	 */
-	r->fn(rq);
+	return 1;
 }
 
 static enum MHD_Result
@@ -833,6 +801,60 @@ is_json_type(const char *ct)
 	if (strncasecmp(ct, "application/json", n) != 0)
 		return 0;
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/*
+ * Slow handlers (a command, a clone) run on a thread of their own while
+ * the connection is suspended, so they never hold a listener thread, which
+ * serves every other connection that landed on it.
+ */
+struct worker {
+	struct api_server *s;
+	struct req *q;
+	struct MHD_Connection *c;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	w->q->rq.route->fn(&w->q->rq);
+	w->q->phase = PH_DONE;
+	MHD_resume_connection(w->c);
+	atomic_fetch_sub(&w->s->workers, 1);
+	free(w);
+	return NULL;
+}
+
+static int
+start_worker(struct api_server *s, struct req *q, struct MHD_Connection *c)
+{
+	struct worker *w = malloc(sizeof(*w));
+	pthread_attr_t at;
+	pthread_t t;
+	int r;
+
+	if (w == NULL)
+		return -1;
+	w->s = s;
+	w->q = q;
+	w->c = c;
+	q->phase = PH_RUNNING;
+	atomic_fetch_add(&s->workers, 1);
+	MHD_suspend_connection(c);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &at, worker_main, w);
+	pthread_attr_destroy(&at);
+	if (r != 0) {
+		MHD_resume_connection(c);
+		atomic_fetch_sub(&s->workers, 1);
+		q->phase = PH_NEW;
+		free(w);
+		return -1;
+	}
+	return 0;
 }
 
 static enum MHD_Result
@@ -905,6 +927,10 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	/* the whole request is here */
+	if (q->phase == PH_DONE)
+		goto reply; /* a worker ran the handler */
+	if (q->phase == PH_RUNNING)
+		return MHD_YES; /* not done yet (resumed early) */
 	if (q->too_large) {
 		if (q->l != L_OPS) {
 			char why[512];
@@ -925,8 +951,10 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		    (unsigned long long)s->max_body);
 		snprintf(q->rq.rule, sizeof(q->rq.rule), "max_body:%llu",
 		    (unsigned long long)s->max_body);
-	} else {
-		dispatch(s, q);
+	} else if (prepare(s, q)) {
+		if ((q->rq.route->flags & R_SLOW) && start_worker(s, q, c) == 0)
+			return MHD_YES; /* suspended until the worker is done */
+		q->rq.route->fn(&q->rq);
 	}
 reply:
 	if (q->rq.status >= 400 && q->rq.status != 401 && q->rq.denied)
@@ -1053,7 +1081,8 @@ start_one(struct api_server *s, enum listener l, const char *addr,
 	const struct sn_cfg_api *a = &s->cfg->api;
 	struct sockaddr_storage ss;
 	struct MHD_OptionItem o[24];
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 	unsigned threads = l == L_OPS ? 1 : a->threads;
 	size_t n = 0;
 	int rc;
@@ -1234,13 +1263,26 @@ fail:
 void
 api_server_stop(struct api_server *s)
 {
+	MHD_socket lfd[L_COUNT_];
 	int l;
 
 	if (s == NULL)
 		return;
+	/* no new connection; then let the slow handlers finish (each is
+	 * bounded: a command by its timeout, a clone by its own), since MHD
+	 * must not be stopped with a connection suspended */
 	for (l = 0; l < L_COUNT_; l++)
+		lfd[l] = s->d[l] != NULL ? MHD_quiesce_daemon(s->d[l]) :
+		                           MHD_INVALID_SOCKET;
+	while (atomic_load(&s->workers) > 0)
+		usleep(10000);
+	for (l = 0; l < L_COUNT_; l++) {
 		if (s->d[l] != NULL)
 			MHD_stop_daemon(s->d[l]);
+		/* a quiesced daemon leaves its listening socket to us */
+		if (lfd[l] != MHD_INVALID_SOCKET)
+			close(lfd[l]);
+	}
 	tlsauth_free(s->tls);
 	if (s->token != NULL)
 		explicit_bzero(s->token, s->token_len);

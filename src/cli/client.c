@@ -25,6 +25,7 @@
 #include "cli/client.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/text.h"
 
 #define CONF_MAX    (64 * 1024) /* bytes of client.conf */
 #define TOKEN_MAX   4096        /* bytes of a token file */
@@ -1405,104 +1406,17 @@ client_json_each_raw(const char *text, const char *name,
 
 /* ---- base64 --------------------------------------------------------------- */
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 int
 client_b64_encode(const unsigned char *in, size_t len, char **out)
 {
-	size_t i, o = 0, n;
-	unsigned v;
-	char *s;
-
-	*out = NULL;
-	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
-		return SN_ERANGE;
-	n = (len + 2) / 3 * 4;
-	s = malloc(n + 1);
-	if (s == NULL)
-		return SN_ENOMEM;
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
-		    in[i + 2];
-		s[o++] = b64_alphabet[v >> 18 & 63];
-		s[o++] = b64_alphabet[v >> 12 & 63];
-		s[o++] = b64_alphabet[v >> 6 & 63];
-		s[o++] = b64_alphabet[v & 63];
-	}
-	if (i < len) {
-		v = (unsigned)in[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)in[i + 1] << 8;
-		s[o++] = b64_alphabet[v >> 18 & 63];
-		s[o++] = b64_alphabet[v >> 12 & 63];
-		s[o++] = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
-		s[o++] = '=';
-	}
-	s[o] = '\0';
-	*out = s;
-	return 0;
-}
-
-static int
-b64_val(char c)
-{
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(b64_alphabet, c);
-	return p != NULL ? (int)(p - b64_alphabet) : -1;
+	return text_b64_encode(in, len, out);
 }
 
 int
 client_b64_decode(const char *in, size_t len, unsigned char **out,
     size_t *outlen)
 {
-	unsigned char *d;
-	size_t i, o = 0, pad = 0;
-	int v[4], k;
-
-	*out = NULL;
-	*outlen = 0;
-	if (len % 4 != 0)
-		return SN_EINVAL;
-	if (len >= 1 && in[len - 1] == '=')
-		pad++;
-	if (len >= 2 && in[len - 2] == '=')
-		pad++;
-	d = malloc(len / 4 * 3 + 1);
-	if (d == NULL)
-		return SN_ENOMEM;
-	for (i = 0; i < len; i += 4) {
-		for (k = 0; k < 4; k++) {
-			if (i + 4 == len && k >= 4 - (int)pad) {
-				v[k] = 0;
-				continue;
-			}
-			v[k] = b64_val(in[i + k]);
-			if (v[k] < 0) {
-				free(d);
-				return SN_EINVAL;
-			}
-		}
-		d[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (i + 4 < len || pad < 2)
-			d[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		if (i + 4 < len || pad < 1)
-			d[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-		/* bits below the padding must be zero (canonical form) */
-		if (i + 4 == len &&
-		    ((pad == 2 && (v[1] & 15) != 0) ||
-		        (pad == 1 && (v[2] & 3) != 0))) {
-			free(d);
-			return SN_EINVAL;
-		}
-	}
-	d[o] = '\0';
-	*out = d;
-	*outlen = o;
-	return 0;
+	return text_b64_decode(in, len, out, outlen);
 }
 
 int

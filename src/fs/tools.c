@@ -47,6 +47,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/glob.h"
+#include "core/text.h"
 #include "core/lock.h"
 #include "core/policy.h"
 #include "fs/fs.h"
@@ -351,71 +352,20 @@ inval_inode(struct tc *t, const struct stat *st)
 
 /* ---- text: UTF-8 and base64 --------------------------------------------- */
 
-/* 1 if s[0..n) is valid UTF-8 (strict: glob_utf8_char) without NUL. */
+/* 1 if s[0..n) is valid UTF-8 without NUL. */
 static int
 utf8_valid(const char *s, size_t n)
 {
-	size_t i = 0, k;
-	uint32_t cp;
-
-	while (i < n) {
-		if ((unsigned char)s[i] < 0x80) {
-			if (s[i] == '\0')
-				return 0;
-			i++;
-			continue;
-		}
-		k = glob_utf8_char(s + i, n - i, &cp);
-		if (k == 0)
-			return 0;
-		i += k;
-	}
-	return 1;
+	return text_utf8_valid(s, n, 0);
 }
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Base64 (RFC 4648, padded) of s[0..n); malloc'd, or NULL. */
 static char *
 b64_encode(const unsigned char *s, size_t n)
 {
-	char *out, *o;
-	size_t i;
+	char *out = NULL;
 
-	if (n > (SIZE_MAX / 4) * 3 - 3)
-		return NULL;
-	out = malloc((n + 2) / 3 * 4 + 1);
-	if (out == NULL)
-		return NULL;
-	o = out;
-	for (i = 0; i + 2 < n; i += 3) {
-		*o++ = b64chars[s[i] >> 2];
-		*o++ = b64chars[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-		*o++ = b64chars[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
-		*o++ = b64chars[s[i + 2] & 63];
-	}
-	if (i < n) {
-		*o++ = b64chars[s[i] >> 2];
-		if (i + 1 < n) {
-			*o++ = b64chars[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-			*o++ = b64chars[(s[i + 1] & 15) << 2];
-		} else {
-			*o++ = b64chars[(s[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int
-b64_val(char c)
-{
-	const char *p = c != '\0' ? strchr(b64chars, c) : NULL;
-
-	return p != NULL ? (int)(p - b64chars) : -1;
+	return text_b64_encode(s, n, &out) == 0 ? out : NULL;
 }
 
 /*
@@ -425,50 +375,9 @@ b64_val(char c)
 static int
 b64_decode(const char *s, unsigned char **out, size_t *outlen)
 {
-	size_t n = strlen(s), i, o = 0;
-	unsigned char *buf;
+	int r = text_b64_decode(s, strlen(s), out, outlen);
 
-	*out = NULL;
-	*outlen = 0;
-	if (n % 4 != 0)
-		return -EINVAL;
-	buf = malloc(n / 4 * 3 + 1);
-	if (buf == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n; i += 4) {
-		int a = b64_val(s[i]), b = b64_val(s[i + 1]);
-		int c = b64_val(s[i + 2]), d = b64_val(s[i + 3]);
-		int last = i + 4 == n;
-
-		if (a < 0 || b < 0)
-			goto bad;
-		if (last && s[i + 2] == '=' && s[i + 3] == '=') {
-			if (b & 15)
-				goto bad; /* non-canonical */
-			buf[o++] = (unsigned char)(a << 2 | b >> 4);
-			break;
-		}
-		if (c < 0)
-			goto bad;
-		if (last && s[i + 3] == '=') {
-			if (c & 3)
-				goto bad;
-			buf[o++] = (unsigned char)(a << 2 | b >> 4);
-			buf[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
-			break;
-		}
-		if (d < 0)
-			goto bad;
-		buf[o++] = (unsigned char)(a << 2 | b >> 4);
-		buf[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
-		buf[o++] = (unsigned char)((c & 3) << 6 | d);
-	}
-	*out = buf;
-	*outlen = o;
-	return 0;
-bad:
-	free(buf);
-	return -EINVAL;
+	return r == 0 ? 0 : r == SN_ENOMEM ? -ENOMEM : -EINVAL;
 }
 
 /* ---- arguments ---------------------------------------------------------- */
@@ -1967,22 +1876,6 @@ static const struct argspec stat_args[] = {
 	{ NULL, 0, 0 },
 };
 
-/* RFC 3339 UTC with nanoseconds. */
-static void
-rfc3339(char *buf, size_t len, const struct timespec *ts)
-{
-	struct tm tm;
-	size_t n;
-	time_t sec = ts->tv_sec;
-
-	if (gmtime_r(&sec, &tm) == NULL) {
-		snprintf(buf, len, "1970-01-01T00:00:00Z");
-		return;
-	}
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%09ldZ", (long)ts->tv_nsec);
-}
-
 static int
 t_stat(struct tc *t, const cJSON *args)
 {
@@ -2000,7 +1893,9 @@ t_stat(struct tc *t, const cJSON *args)
 	if (e < 0)
 		return e;
 	close(fd);
-	rfc3339(when, sizeof(when), &st.st_mtim);
+	text_rfc3339((int64_t)st.st_mtim.tv_sec * 1000000000LL +
+	        st.st_mtim.tv_nsec,
+	    9, when, sizeof(when));
 	o = reply_new(t);
 	if (o == NULL)
 		return 0;

@@ -6,6 +6,9 @@
 # environment and never come back (raw, base64, split across writes);
 # every call is audited before and after; a full workspace answers 429.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# many TLS handshakes: slow under valgrind and the sanitizers
+: "${SN_TEST_TIMEOUT:=1200}"
+export SN_TEST_TIMEOUT
 . "$(dirname "$0")/../lib.sh"
 
 sn_require_fuse

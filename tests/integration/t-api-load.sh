@@ -3,6 +3,9 @@
 # and writes) on keep-alive connections: no error, every call audited with
 # its status, and the chain verifies afterwards.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# many TLS handshakes: slow under valgrind and the sanitizers
+: "${SN_TEST_TIMEOUT:=1200}"
+export SN_TEST_TIMEOUT
 . "$(dirname "$0")/../lib.sh"
 
 sn_require_fuse

@@ -6,6 +6,9 @@
 # through the API, audit queries and verification, health and metrics,
 # the plain loopback listener with its bearer token.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# many TLS handshakes: slow under valgrind and the sanitizers
+: "${SN_TEST_TIMEOUT:=1200}"
+export SN_TEST_TIMEOUT
 . "$(dirname "$0")/../lib.sh"
 
 sn_require_fuse

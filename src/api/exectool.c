@@ -388,7 +388,7 @@ h_exec(struct api_req *rq)
 	struct spawn_result res;
 	struct exec_args a;
 	struct sinks k;
-	char view[4096], msg[768], cg[SN_ID_MAX + 8], rule[128], **envp = NULL;
+	char view[4096], msg[768], cg[SN_ID_MAX + 8], rule[200], **envp = NULL;
 	char **hide = NULL, *argv_json;
 	size_t nsv = 0, i;
 	uid_t uid;
@@ -539,6 +539,14 @@ h_exec(struct api_req *rq)
 		snprintf(rule, sizeof(rule), "exit:%d", res.exit_code);
 	else
 		snprintf(rule, sizeof(rule), "signal:%d", res.signal);
+	{
+		size_t l = strlen(rule);
+
+		snprintf(rule + l, sizeof(rule) - l,
+		    " wall_ms:%.0f cpu_ms:%.0f peak_memory:%" PRIu64,
+		    res.wall_s * 1000, (res.user_s + res.sys_s) * 1000,
+		    res.peak_memory);
+	}
 	if (k.s[0].rd != NULL &&
 	    redact_count(k.s[0].rd) + redact_count(k.s[1].rd) > 0) {
 		size_t l = strlen(rule);

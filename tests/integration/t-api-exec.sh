@@ -208,6 +208,8 @@ m=$(sqlite3 "file:$STATE/workspaces/w/workspace.db?mode=ro" \
     "SELECT count(*) FROM audit WHERE source='exec' AND (rule LIKE 'exit:%' OR rule LIKE 'limit:%' OR rule LIKE 'signal:%')")
 expect_eq "every exec has its start and end events" "$n" "$m"
 expect_eq "and there were many" 1 "$([ "$n" -ge 15 ] && echo 1 || echo "0 ($n)")"
+expect_match "the end event records the usage" 'exit:0 wall_ms:[0-9]+ cpu_ms:[0-9]+ peak_memory:[0-9]+' \
+    "$(sqlite3 "file:$STATE/workspaces/w/workspace.db?mode=ro" "SELECT group_concat(rule, '|') FROM audit WHERE source='exec'")"
 expect_match "the end event records the redactions" 'redacted:[1-9]' \
     "$(sqlite3 "file:$STATE/workspaces/w/workspace.db?mode=ro" "SELECT group_concat(rule) FROM audit WHERE source='exec'")"
 ex reader '{"argv":["true"]}'

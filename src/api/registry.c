@@ -343,9 +343,22 @@ registry_open(const struct sn_config *cfg, const char *state_dir,
 	pthread_rwlock_init(&r->mu, NULL);
 	r->cfg = cfg;
 	r->state_dir = strdup(state_dir);
-	r->views_dir = cfg->views_dir != NULL ?
-	    strdup(cfg->views_dir) :
-	    xasprintf("%s/views", state_dir);
+	/* absolute: the exec sandbox binds views by their host path */
+	{
+		char cwd[PATH_MAX];
+		const char *vd = cfg->views_dir;
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			snprintf(cwd, sizeof(cwd), "/");
+		if (vd != NULL)
+			r->views_dir = vd[0] == '/' ?
+			    strdup(vd) :
+			    xasprintf("%s/%s", cwd, vd);
+		else
+			r->views_dir = state_dir[0] == '/' ?
+			    xasprintf("%s/views", state_dir) :
+			    xasprintf("%s/%s/views", cwd, state_dir);
+	}
 	if (r->state_dir == NULL || r->views_dir == NULL) {
 		rc = SN_ENOMEM;
 		snprintf(err, errlen, "out of memory");

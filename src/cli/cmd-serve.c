@@ -66,10 +66,19 @@ seed_demo(const char *root)
 	n = snprintf(path, sizeof(path), "%s/README.md", root);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
+	/*
+	 * The demo's files belong to the user its commands run as (the exec
+	 * tool), and its root can be entered by it; the state dir around it
+	 * stays 0700 and is hidden from commands anyway.
+	 */
+	if (chmod(root, 0755) < 0 ||
+	    lchown(root, SN_EXEC_DEFAULT_ID, SN_EXEC_DEFAULT_ID) < 0)
+		return -errno;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
 	if (fchmod(fd, 0644) < 0 ||
+	    fchown(fd, SN_EXEC_DEFAULT_ID, SN_EXEC_DEFAULT_ID) < 0 ||
 	    write(fd, demo_readme, sizeof(demo_readme) - 1) !=
 	        (ssize_t)(sizeof(demo_readme) - 1)) {
 		close(fd);

@@ -760,6 +760,8 @@ run_command(const struct child *c)
 
 	sigprocmask(SIG_SETMASK, &c->empty, NULL);
 	setsid();
+	/* the usual umask, whatever the server's (serve runs with 0) */
+	umask(022);
 	if (chdir(c->p->cwd) < 0)
 		die(3, ST_CWD);
 	for (i = 0; i < c->p->ncands; i++) {

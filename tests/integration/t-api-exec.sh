@@ -126,7 +126,7 @@ expect_eq "no capability, no_new_privs, seccomp" \
 run 'echo made-by-exec > /workspace/src/out.txt && cat /workspace/src/out.txt'
 expect_eq "it writes through the view" made-by-exec "$OUT"
 expect_eq "the other agent's view sees the file at once" made-by-exec "$(cat "$SN_TMP/mnt/src/out.txt")"
-expect_eq "owned by the workspace's uid" 4321 "$(stat -c %u "$W/src/out.txt")"
+expect_eq "owned by the workspace's uid, mode 0644 (umask 022)" "4321 644" "$(stat -c '%u %a' "$W/src/out.txt")"
 ex dev '{"argv":["pwd"],"cwd":"src"}'
 expect_eq "cwd is relative to /workspace" /workspace/src "$(jget "$BODY" stdout)"
 

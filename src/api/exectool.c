@@ -34,6 +34,7 @@
 #include "core/secrets.h"
 #include "core/text.h"
 #include "exec/spawn.h"
+#include "fs/tools.h"
 #include "fs/view.h"
 
 #define EXEC_OUT_MAX     (1u << 20) /* bytes kept of each stream */
@@ -116,6 +117,7 @@ struct exec_args {
 	const cJSON *env;
 	const char *stdin_data;
 	long long timeout_s;
+	char cwdbuf[4096]; /* cwd, canonical */
 };
 
 static int
@@ -209,23 +211,14 @@ parse_args(struct api_req *rq, const struct sn_cfg_workspace *wc,
 		}
 	}
 	if (a->cwd != NULL) {
-		const char *c;
+		char msg[256];
 
-		if (a->cwd[0] == '/') {
-			api_error(rq, 400, "bad_request",
-			    "field \"cwd\": the path must be relative to the "
-			    "workspace");
+		if (tool_path_canon("cwd", a->cwd, a->cwdbuf, sizeof(a->cwdbuf),
+		        msg, sizeof(msg)) < 0) {
+			api_error(rq, 400, "bad_request", "%s", msg);
 			return -1;
 		}
-		for (c = a->cwd; *c != '\0';
-		     c = strchrnul(c, '/'), c += *c == '/') {
-			if (c[0] == '.' && c[1] == '.' &&
-			    (c[2] == '/' || c[2] == '\0')) {
-				api_error(rq, 400, "bad_request",
-				    "field \"cwd\": \"..\" is not allowed");
-				return -1;
-			}
-		}
+		a->cwd = a->cwdbuf;
 	}
 	return 0;
 type:

@@ -147,28 +147,10 @@ static int
 path_arg(struct api_req *rq, const char *name, const char *in, char *out,
     size_t outlen)
 {
-	const char *c;
-	int r;
+	char msg[256];
 
-	if (in[0] == '/') {
-		api_error(rq, 400, "bad_request",
-		    "field \"%s\": the path must be relative to the workspace",
-		    name);
-		return -1;
-	}
-	for (c = in; *c != '\0'; c = strchrnul(c, '/'), c += *c == '/') {
-		if (c[0] == '.' && c[1] == '.' &&
-		    (c[2] == '/' || c[2] == '\0')) {
-			api_error(rq, 400, "bad_request",
-			    "field \"%s\": \"..\" is not allowed in a path",
-			    name);
-			return -1;
-		}
-	}
-	r = policy_canon_path(in, out, outlen);
-	if (r < 0) {
-		api_error(rq, 400, "bad_request", "field \"%s\": bad path (%s)",
-		    name, err_str(r));
+	if (tool_path_canon(name, in, out, outlen, msg, sizeof(msg)) < 0) {
+		api_error(rq, 400, "bad_request", "%s", msg);
 		return -1;
 	}
 	return 0;

@@ -23,8 +23,10 @@
 #include <openssl/x509.h>
 
 #include "cli/client.h"
+#include "cli/cmd.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/glob.h"
 #include "core/text.h"
 
 #define CONF_MAX    (64 * 1024) /* bytes of client.conf */
@@ -1142,6 +1144,24 @@ client_print_raw(const char *raw)
 /* ---- helpers -------------------------------------------------------------- */
 
 int
+client_open(const struct cmd_entry *e, const struct client_flags *f,
+    struct client_opts *o)
+{
+	char err[1024];
+	int rc;
+
+	if (client_opts_load(o, f, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sentinel: %s\n", err);
+		client_opts_clear(o);
+		return CLIENT_EXIT_FAIL;
+	}
+	rc = client_need_server(e->name, e->usage, o);
+	if (rc != 0)
+		client_opts_clear(o);
+	return rc;
+}
+
+int
 client_need_server(const char *name, const char *usage,
     const struct client_opts *o)
 {
@@ -1161,48 +1181,15 @@ client_need_server(const char *name, const char *usage,
 size_t
 client_utf8_len(const unsigned char *p, size_t n)
 {
-	size_t need, k;
-	unsigned cp;
+	uint32_t cp;
 
-	if (n == 0)
-		return 0;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		need = 1;
-	else if ((p[0] & 0xf0) == 0xe0)
-		need = 2;
-	else if ((p[0] & 0xf8) == 0xf0)
-		need = 3;
-	else
-		return 0;
-	cp = p[0] & (0x3fu >> need);
-	for (k = 1; k <= need; k++) {
-		if (k >= n || (p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3fu);
-	}
-	if ((need == 1 && cp < 0x80) ||
-	    (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
-	    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0; /* overlong, a surrogate, beyond Unicode */
-	return need + 1;
+	return glob_utf8_char((const char *)p, n, &cp);
 }
 
 int
 client_is_text(const unsigned char *p, size_t n)
 {
-	size_t i = 0, k;
-
-	while (i < n) {
-		if (p[i] == '\0')
-			return 0;
-		k = client_utf8_len(p + i, n - i);
-		if (k == 0)
-			return 0;
-		i += k;
-	}
-	return 1;
+	return text_utf8_valid((const char *)p, n, 0);
 }
 
 void

@@ -227,6 +227,16 @@ int client_need_server(const char *name, const char *usage,
     const struct client_opts *o);
 
 /*
+ * What every client command does once its flags are read: load the
+ * settings (flags, SENTINEL_*, client.conf) into o and require a server.
+ * 0 (o is then the caller's to clear), or the exit status with the message
+ * printed and o cleared.
+ */
+struct cmd_entry;
+int client_open(const struct cmd_entry *e, const struct client_flags *f,
+    struct client_opts *o);
+
+/*
  * Write s to f as text safe for a terminal: valid UTF-8 as is, except
  * controls (C0, DEL, C1) and backslash, which are written \xHH, as is
  * every byte not part of valid UTF-8.  NULL is written "-".

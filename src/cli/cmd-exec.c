@@ -168,11 +168,7 @@ cmd_exec_exec(int argc, char **argv)
 		if (cJSON_AddStringToObject(body, "stdin", in) == NULL)
 			goto oom;
 	}
-	if (client_opts_load(&o, &fl, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sentinel: %s\n", err);
-		goto out;
-	}
-	rc = client_need_server(e->name, e->usage, &o);
+	rc = client_open(e, &fl, &o);
 	if (rc != 0)
 		goto out;
 	snprintf(path, sizeof(path), "/v1/workspaces/%s/tools/exec", ws);

@@ -292,13 +292,10 @@ cmd_lock_exec(int argc, char **argv)
 		return cmd_usage_error(e,
 		    "lock id '%s': expected 1-64 of [A-Za-z0-9._-]", c.pos[0]);
 	c.json = fl.json;
-	if (client_opts_load(&c.o, &fl, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sentinel: %s\n", err);
-		return CLIENT_EXIT_FAIL;
-	}
-	rc = client_need_server(e->name, e->usage, &c.o);
-	if (rc == 0)
-		rc = sub->run(&c);
+	rc = client_open(e, &fl, &c.o);
+	if (rc != 0)
+		return rc;
+	rc = sub->run(&c);
 	client_opts_clear(&c.o);
 	return rc;
 }

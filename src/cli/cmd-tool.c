@@ -712,13 +712,10 @@ cmd_tool_exec(int argc, char **argv)
 	a.json = fl.json;
 	snprintf(a.url, sizeof(a.url), "/v1/workspaces/%s/tools/%s", a.ws,
 	    t->name);
-	if (client_opts_load(&a.o, &fl, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sentinel: %s\n", err);
-		return CLIENT_EXIT_FAIL;
-	}
-	rc = client_need_server(e->name, e->usage, &a.o);
-	if (rc == 0)
-		rc = run_tool(&a, t);
+	rc = client_open(e, &fl, &a.o);
+	if (rc != 0)
+		return rc;
+	rc = run_tool(&a, t);
 	client_opts_clear(&a.o);
 	return rc;
 }

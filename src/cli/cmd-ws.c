@@ -354,13 +354,10 @@ cmd_ws_exec(int argc, char **argv)
 	if (strcmp(sub->name, "create") == 0 && c.pos[0][0] == '\0')
 		return cmd_usage_error(e, "empty REPO");
 	c.json = fl.json;
-	if (client_opts_load(&c.o, &fl, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sentinel: %s\n", err);
-		return CLIENT_EXIT_FAIL;
-	}
-	rc = client_need_server(e->name, e->usage, &c.o);
-	if (rc == 0)
-		rc = sub->run(&c);
+	rc = client_open(e, &fl, &c.o);
+	if (rc != 0)
+		return rc;
+	rc = sub->run(&c);
 	client_opts_clear(&c.o);
 	return rc;
 }

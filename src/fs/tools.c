@@ -477,31 +477,54 @@ arg_uint(const cJSON *args, const char *name, uint64_t def, uint64_t *v)
  * valid UTF-8, no ".." component, at most REL_MAX bytes; "" and "." are
  * the root.
  */
-static int
-canon(struct tc *t, const char *field, const char *in, char *out)
+int
+tool_path_canon(const char *field, const char *in, char *out, size_t outlen,
+    char *msg, size_t msglen)
 {
 	size_t n = strlen(in);
 	int e;
 
-	out[0] = '\0';
-	if (n > REL_MAX)
-		return fail(t, -EINVAL, "field \"%s\": longer than %d bytes",
+	if (outlen > 0)
+		out[0] = '\0';
+	if (n > REL_MAX) {
+		snprintf(msg, msglen, "field \"%s\": longer than %d bytes",
 		    field, REL_MAX);
-	if (in[0] == '/')
-		return fail(t, -EINVAL,
+		return -EINVAL;
+	}
+	if (in[0] == '/') {
+		snprintf(msg, msglen,
 		    "field \"%s\": an absolute path (paths are relative to "
 		    "the workspace root)",
 		    field);
-	if (!utf8_valid(in, n))
-		return fail(t, -EINVAL, "field \"%s\": not valid UTF-8", field);
-	e = policy_canon_path(in, out, REL_MAX + 1);
-	if (e == -ENAMETOOLONG)
-		return fail(t, -EINVAL,
+		return -EINVAL;
+	}
+	if (!utf8_valid(in, n)) {
+		snprintf(msg, msglen, "field \"%s\": not valid UTF-8", field);
+		return -EINVAL;
+	}
+	e = policy_canon_path(in, out, outlen);
+	if (e == -ENAMETOOLONG) {
+		snprintf(msg, msglen,
 		    "field \"%s\": a name over 255 bytes, or too long", field);
-	if (e < 0)
-		return fail(t, -EINVAL, "field \"%s\": a \"..\" component",
+		return -EINVAL;
+	}
+	if (e < 0) {
+		snprintf(msg, msglen, "field \"%s\": a \"..\" component",
 		    field);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+static int
+canon(struct tc *t, const char *field, const char *in, char *out)
+{
+	int e = tool_path_canon(field, in, out, REL_MAX + 1, t->r->message,
+	    sizeof(t->r->message));
+
+	if (e < 0)
+		utf8_trim(t->r->message);
+	return e;
 }
 
 /* ---- resolution beneath the root ---------------------------------------- */

@@ -134,6 +134,15 @@ extern const char *const tool_names[];
  * NUL: cJSON ends a string at an escaped NUL ("\u0000") without saying
  * so; the caller must refuse a body that holds one before parsing it.
  */
+/*
+ * The one rule for a workspace path argument (the tools', the locks', the
+ * exec tool's cwd): relative, valid UTF-8 without NUL, no ".." component,
+ * at most 4095 bytes; made canonical into out ("" for the root).  0, or
+ * -EINVAL with a one-line msg naming field.
+ */
+int tool_path_canon(const char *field, const char *in, char *out, size_t outlen,
+    char *msg, size_t msglen);
+
 int tool_run(struct workspace_fs *w, const struct tool_caller *c,
     const char *tool, const struct cJSON *args, struct tool_result *r);
 

@@ -3,13 +3,16 @@
  * key file (see audit.h for the contract and the encoding).
  *
  * Concurrency.  struct audit has one mutex, mu, which protects the queue
- * (qhead, qtail, nqueued, qbytes), stopping and the stats; producers and
- * the writer wait on three conditions under it: cv_work (the writer: the
- * queue is not empty, or stop), cv_room (producers: the queue has room),
- * cv_done (waiters: a batch they may be in was decided).  Everything under
- * "writer only" is touched by the writer thread alone once it runs (by
- * audit_open() before it starts).  broken is an atomic int, read by
- * audit_ok() without a lock.  No lock is taken under mu.
+ * (qhead, qtail, nqueued, qbytes), stopping, committing and the stats;
+ * producers and the writer wait on three conditions under it: cv_work (the
+ * writer: the queue is not empty, or stop), cv_room (producers: the queue
+ * has room), cv_done (waiters and the writer: a commit ended).  One thread
+ * at a time commits: the one that set committing (under mu), which is the
+ * writer thread or a producer waiting for its own event (see emit()).
+ * Everything under "the committer only" is touched by that thread alone,
+ * between setting committing and clearing it (and by audit_open() before
+ * the writer starts).  broken is an atomic int, read by audit_ok()
+ * without a lock.  No lock is taken under mu.
  */
 #include "autoconf.h"
 
@@ -35,11 +38,13 @@
 #include "core/err.h"
 #include "core/log.h"
 
-#define ENC_MAX         (16u << 20) /* a canonical encoding we will build */
-#define HEAD_SEQ_DIGITS 20          /* the seq in a head record, zero-padded */
-#define HEAD_LEN        (HEAD_SEQ_DIGITS + 1 + 64 + 1 + 64 + 1) /* a head record */
-#define HEAD_DOM        "sentinel-audit-head-v1"
-#define LOG_EVERY       1000000000LL /* ns between two "commit failed" lines */
+#define ENC_MAX          (16u << 20) /* a canonical encoding we will build */
+#define HEAD_SEQ_DIGITS  20          /* the seq in a head record, zero-padded */
+#define HEAD_LEN         (HEAD_SEQ_DIGITS + 1 + 64 + 1 + 64 + 1) /* a head record */
+#define HEAD_DOM         "sentinel-audit-head-v1"
+#define LOG_EVERY        1000000000LL /* ns between two "commit failed" lines */
+#define AUDIT_LINGER_NS  1000000L     /* the writer lets a batch gather */
+#define AUDIT_LINGER_MAX 512          /* ... unless this many are queued */
 
 /* ---- HMAC-SHA-256 ------------------------------------------------------- */
 
@@ -540,7 +545,7 @@ struct audit {
 	pthread_t thread;
 	int started;
 
-	/* writer only */
+	/* the committer only (whoever set committing, see commit_queue()) */
 	int head_fd;
 	struct db *db;
 	struct mac mc;
@@ -560,6 +565,7 @@ struct audit {
 	struct qent *qhead, *qtail; /* mu */
 	size_t nqueued, qbytes;     /* mu */
 	int stopping;               /* mu */
+	int committing;             /* mu: a thread is in commit_batch() */
 	struct audit_stats st;      /* mu (queued computed on read) */
 };
 
@@ -679,54 +685,99 @@ fail:
 	return SN_EIO;
 }
 
-static void *
-writer_main(void *arg)
+/*
+ * Take the whole queue as a batch and commit it, as the one committer.
+ * Called with mu held and committing clear; returns with mu held, having
+ * decided every event of the batch and woken whoever waits on them.
+ */
+static void
+commit_queue(struct audit *a)
 {
-	struct audit *a = arg;
 	struct qent *batch, *e, *next;
 	size_t n;
 	int rc;
 
+	batch = a->qhead;
+	n = a->nqueued;
+	a->qhead = a->qtail = NULL;
+	a->nqueued = 0;
+	a->qbytes = 0;
+	a->committing = 1;
+	pthread_cond_broadcast(&a->cv_room);
+	pthread_mutex_unlock(&a->mu);
+
+	rc = commit_batch(a, batch, n);
+
+	pthread_mutex_lock(&a->mu);
+	for (e = batch; e != NULL; e = e->next) {
+		if (e->w == NULL)
+			continue;
+		e->w->rc = rc;
+		e->w->seq = rc == 0 ? e->row.seq : 0;
+		e->w->done = 1;
+	}
+	if (rc == 0) {
+		a->st.committed += n;
+		a->st.batches++;
+		a->st.last_seq = a->last_seq;
+	} else {
+		a->st.lost += n;
+	}
+	a->committing = 0;
+	pthread_cond_broadcast(&a->cv_done);
+	pthread_mutex_unlock(&a->mu);
+	for (e = batch; e != NULL; e = next) {
+		next = e->next;
+		free(e);
+	}
+	pthread_mutex_lock(&a->mu);
+}
+
+static void
+deadline_after(struct timespec *ts, long ns)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += ns;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * The writer commits the events nobody waits for (opens, reads,
+ * denials).  It is woken by the first event queued into an empty queue
+ * (or by a full one), then lets AUDIT_LINGER_NS pass so that the events
+ * following it share the transaction, and commits.  Events somebody waits
+ * for are committed by the waiting thread itself (see emit()), which takes
+ * everything queued before them along.
+ */
+static void *
+writer_main(void *arg)
+{
+	struct audit *a = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&a->mu);
 	for (;;) {
-		pthread_mutex_lock(&a->mu);
 		while (a->qhead == NULL && !a->stopping)
 			pthread_cond_wait(&a->cv_work, &a->mu);
-		if (a->qhead == NULL) {
-			pthread_mutex_unlock(&a->mu);
-			break;
+		if (a->qhead == NULL && !a->committing)
+			break; /* stopping, and everything is decided */
+		if (!a->stopping && a->nqueued < AUDIT_LINGER_MAX) {
+			deadline_after(&ts, AUDIT_LINGER_NS);
+			while (!a->stopping && a->qhead != NULL &&
+			    a->nqueued < AUDIT_LINGER_MAX &&
+			    pthread_cond_timedwait(&a->cv_work, &a->mu, &ts) !=
+			        ETIMEDOUT)
+				;
 		}
-		batch = a->qhead;
-		n = a->nqueued;
-		a->qhead = a->qtail = NULL;
-		a->nqueued = 0;
-		a->qbytes = 0;
-		pthread_cond_broadcast(&a->cv_room);
-		pthread_mutex_unlock(&a->mu);
-
-		rc = commit_batch(a, batch, n);
-
-		pthread_mutex_lock(&a->mu);
-		for (e = batch; e != NULL; e = e->next) {
-			if (e->w == NULL)
-				continue;
-			e->w->rc = rc;
-			e->w->seq = rc == 0 ? e->row.seq : 0;
-			e->w->done = 1;
-		}
-		if (rc == 0) {
-			a->st.committed += n;
-			a->st.batches++;
-			a->st.last_seq = a->last_seq;
-		} else {
-			a->st.lost += n;
-		}
-		pthread_cond_broadcast(&a->cv_done);
-		pthread_mutex_unlock(&a->mu);
-		for (e = batch; e != NULL; e = next) {
-			next = e->next;
-			free(e);
-		}
+		while (a->committing)
+			pthread_cond_wait(&a->cv_done, &a->mu);
+		if (a->qhead != NULL)
+			commit_queue(a);
 	}
+	pthread_mutex_unlock(&a->mu);
 	return NULL;
 }
 
@@ -826,16 +877,27 @@ emit(struct audit *a, const struct audit_event *ev, int wait, uint64_t *seq)
 	else
 		a->qhead = e;
 	a->qtail = e;
-	if (a->nqueued++ == 0)
-		pthread_cond_signal(&a->cv_work);
 	a->qbytes += e->size;
-	/* e may be freed by the writer from here on. */
+	/* e may be freed by the committer from here on. */
 	if (!wait) {
+		if (a->nqueued++ == 0 || a->nqueued == AUDIT_LINGER_MAX)
+			pthread_cond_signal(&a->cv_work);
 		pthread_mutex_unlock(&a->mu);
 		return 0;
 	}
-	while (!w.done)
-		pthread_cond_wait(&a->cv_done, &a->mu);
+	a->nqueued++;
+	/*
+	 * Commit it ourselves, with everything queued before it, unless a
+	 * commit is running: then wait for that one, which may have taken
+	 * ours along, and commit what is left after it.  No hand-over to
+	 * another thread, so no wake-up, on the way of a change.
+	 */
+	while (!w.done) {
+		if (!a->committing)
+			commit_queue(a);
+		else
+			pthread_cond_wait(&a->cv_done, &a->mu);
+	}
 	pthread_mutex_unlock(&a->mu);
 	if (w.rc < 0)
 		return a->fail_open ? 0 : w.rc;
@@ -967,6 +1029,7 @@ int
 audit_open(const char *db_path, const char *head_path, const unsigned char *key,
     size_t keylen, int fail_open, struct audit **out)
 {
+	pthread_condattr_t ca;
 	struct audit *a;
 	int r;
 
@@ -978,7 +1041,11 @@ audit_open(const char *db_path, const char *head_path, const unsigned char *key,
 	if (a == NULL)
 		return SN_ENOMEM;
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->cv_work, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca,
+	    CLOCK_MONOTONIC); /* the writer's linger */
+	pthread_cond_init(&a->cv_work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&a->cv_room, NULL);
 	pthread_cond_init(&a->cv_done, NULL);
 	a->fail_open = fail_open ? 1 : 0;

@@ -44,11 +44,18 @@
  * docs/audit.md has a complete example.
  *
  * Pipeline.  Producers (FUSE threads, API threads) call audit_emit(); it
- * copies the event onto a bounded in-memory queue.  One writer thread per
- * struct audit takes everything queued, numbers and chains it, inserts it
- * in one transaction (group commit), writes the head file, then wakes
- * whoever waits.  A full queue blocks producers (back-pressure); no event
- * is dropped.  If a commit fails, every event of that batch is lost to the
+ * copies the event onto a bounded in-memory queue.  A commit takes
+ * everything queued, numbers and chains it, inserts it in one transaction
+ * (group commit), writes the head file, then wakes whoever waits; one
+ * commit runs at a time.  Events nobody waits for (wait == 0) are
+ * committed by the writer thread of the struct audit, within about a
+ * millisecond, so that the producer never waits on the disk.  A producer
+ * that must wait for its event (wait != 0: a change is answered only once
+ * its event is committed) makes the commit itself when none is running,
+ * and otherwise waits for the running one (whose followers it then
+ * commits in turn): a change costs its own transaction and no hand-over
+ * to another thread, and concurrent changes share transactions.  A full
+ * queue blocks producers (back-pressure); no event is dropped.  If a commit fails, every event of that batch is lost to the
  * trail: the writer logs it (an error line with the count and the first
  * event), emit(wait=1) returns SN_EIO (fail closed), and audit_ok()
  * returns SN_EIO until a later commit succeeds.  With fail_open, waiters

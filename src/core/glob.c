@@ -23,6 +23,8 @@
  * start a valid UTF-8 sequence counts as one character of its own (it
  * matches '?', '*' and negated classes, never a positive class).
  */
+#include "autoconf.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,6 +73,12 @@ struct cclass {
 
 struct glob {
 	char *text;
+	/*
+	 * The longest run of literal bytes of one component: every path
+	 * that matches holds it, so a path without it is refused at once.
+	 */
+	unsigned char lit[64];
+	size_t litlen;
 	struct comp *comps;
 	size_t ncomps;
 	struct tok *toks;
@@ -344,6 +352,33 @@ parse(struct cc *c, int *slash)
 	return end_comp(c, start, first);
 }
 
+/* Set g->lit: the longest run of T_LIT tokens in one component. */
+static void
+find_literal(struct glob *g)
+{
+	size_t k, i, run, best = 0, best_at = 0;
+	const struct comp *c;
+
+	for (k = 0; k < g->ncomps; k++) {
+		c = &g->comps[k];
+		if (c->globstar)
+			continue;
+		for (i = 0, run = 0; i < c->n; i++) {
+			if (g->toks[c->first + i].kind != T_LIT) {
+				run = 0;
+				continue;
+			}
+			if (++run > best && run <= sizeof(g->lit)) {
+				best = run;
+				best_at = c->first + i + 1 - run;
+			}
+		}
+	}
+	for (i = 0; i < best; i++)
+		g->lit[i] = g->toks[best_at + i].c;
+	g->litlen = best;
+}
+
 int
 glob_compile(const char *pattern, struct glob **out, char *err, size_t errlen)
 {
@@ -414,6 +449,7 @@ glob_compile(const char *pattern, struct glob **out, char *err, size_t errlen)
 		g->comps[j++] = g->comps[i];
 	}
 	g->ncomps = j;
+	find_literal(g);
 	*out = g;
 	g = NULL;
 	rc = 0;
@@ -543,7 +579,7 @@ run(const struct glob *g, const char *path, size_t len, uint64_t *set,
 	int any;
 
 	*matched = 0;
-	memset(set, 0, SET_WORDS * sizeof(*set));
+	memset(set, 0, words * sizeof(*set));
 	set_add(g, set, 0);
 	while (s < end) {
 		slash = memchr(s, '/', (size_t)(end - s));
@@ -587,9 +623,14 @@ glob_match(const struct glob *g, const char *relpath)
 	uint64_t set[SET_WORDS];
 	int matched;
 
+	size_t len;
+
 	if (g == NULL || relpath == NULL)
 		return 0;
-	run(g, relpath, strlen(relpath), set, &matched);
+	len = strlen(relpath);
+	if (g->litlen > 0 && memmem(relpath, len, g->lit, g->litlen) == NULL)
+		return 0;
+	run(g, relpath, len, set, &matched);
 	return matched;
 }
 

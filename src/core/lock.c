@@ -48,6 +48,9 @@ struct lk {
 	struct lk *next;  /* node->locks */
 	struct lk *prev;
 	struct lk *id_next; /* hash chain by id */
+	int has_file;       /* a lease on the file (fdev, fino) */
+	uint64_t fdev, fino;
+	struct lk *f_next; /* hash chain by file */
 };
 
 struct node {
@@ -71,6 +74,8 @@ struct lock_table {
 	size_t nodes_cap, nnodes;
 	struct lk **ids;
 	size_t ids_cap;
+	struct lk **files; /* leases with a file identity, by file */
+	size_t files_cap, nfiles;
 	size_t nlocks; /* also read atomically without rw */
 	uint64_t epoch, counter;
 };
@@ -173,6 +178,12 @@ id_bucket(uint64_t id, size_t cap)
 	    (cap - 1);
 }
 
+static size_t
+file_bucket(uint64_t dev, uint64_t ino, size_t cap)
+{
+	return id_bucket(ino ^ (dev * 0x100000001B3ULL), cap);
+}
+
 /* Make room for need nodes in the path hash (load factor <= 1). */
 static int
 nodes_grow(struct lock_table *t, size_t need)
@@ -224,6 +235,33 @@ ids_grow(struct lock_table *t, size_t need)
 	free(t->ids);
 	t->ids = nt;
 	t->ids_cap = ncap;
+	return 0;
+}
+
+/* Make room for need leases in the file hash. */
+static int
+files_grow(struct lock_table *t, size_t need)
+{
+	struct lk **nt, *l, *next;
+	size_t ncap, i, b;
+
+	if (need <= t->files_cap)
+		return 0;
+	ncap = t->files_cap != 0 ? t->files_cap * 2 : HASH_MIN;
+	nt = calloc(ncap, sizeof(*nt));
+	if (nt == NULL)
+		return SN_ENOMEM;
+	for (i = 0; i < t->files_cap; i++) {
+		for (l = t->files[i]; l != NULL; l = next) {
+			next = l->f_next;
+			b = file_bucket(l->fdev, l->fino, ncap);
+			l->f_next = nt[b];
+			nt[b] = l;
+		}
+	}
+	free(t->files);
+	t->files = nt;
+	t->files_cap = ncap;
 	return 0;
 }
 
@@ -332,11 +370,18 @@ attach(struct lock_table *t, struct lk *l, struct node *n)
 {
 	size_t b;
 
-	if (ids_grow(t, t->nlocks + 1) < 0)
+	if (ids_grow(t, t->nlocks + 1) < 0 ||
+	    (l->has_file && files_grow(t, t->nfiles + 1) < 0))
 		return SN_ENOMEM;
 	b = id_bucket(l->id, t->ids_cap);
 	l->id_next = t->ids[b];
 	t->ids[b] = l;
+	if (l->has_file) {
+		b = file_bucket(l->fdev, l->fino, t->files_cap);
+		l->f_next = t->files[b];
+		t->files[b] = l;
+		t->nfiles++;
+	}
 	l->node = n;
 	l->prev = NULL;
 	l->next = n->locks;
@@ -361,6 +406,14 @@ detach(struct lock_table *t, struct lk *l)
 	     pp = &(*pp)->id_next)
 		;
 	*pp = l->id_next;
+	if (l->has_file) {
+		for (pp =
+		         &t->files[file_bucket(l->fdev, l->fino, t->files_cap)];
+		     *pp != l; pp = &(*pp)->f_next)
+			;
+		*pp = l->f_next;
+		t->nfiles--;
+	}
 	if (l->prev != NULL)
 		l->prev->next = l->next;
 	else
@@ -484,6 +537,30 @@ find_conflict(struct lock_table *t, const char *path, size_t len,
 				return l;
 	}
 	return NULL;
+}
+
+/* A lease of another holder on the file f, under any name. */
+static struct lk *
+file_conflict(struct lock_table *t, const struct lock_file *f,
+    const char *holder)
+{
+	struct lk *l;
+
+	if (f == NULL || t->nfiles == 0)
+		return NULL;
+	for (l = t->files[file_bucket(f->dev, f->ino, t->files_cap)]; l != NULL;
+	     l = l->f_next)
+		if (l->fdev == f->dev && l->fino == f->ino && other(l, holder))
+			return l;
+	return NULL;
+}
+
+static int
+same_file(const struct lk *l, const struct lock_file *f)
+{
+	if (f == NULL)
+		return !l->has_file;
+	return l->has_file && l->fdev == f->dev && l->fino == f->ino;
 }
 
 /* Drop expired explicit locks (memory and database); the count. */
@@ -652,6 +729,7 @@ lock_table_close(struct lock_table *t)
 			free(n);
 		}
 	free(t->ids);
+	free(t->files);
 	free(t->nodes);
 	db_close(t->db);
 	pthread_rwlock_destroy(&t->rw);
@@ -887,6 +965,14 @@ int
 lock_check(struct lock_table *t, const char *relpath, const char *holder,
     int subtree, struct lock_info *conflict)
 {
+	return lock_check_file(t, relpath, NULL, holder, subtree, conflict);
+}
+
+int
+lock_check_file(struct lock_table *t, const char *relpath,
+    const struct lock_file *f, const char *holder, int subtree,
+    struct lock_info *conflict)
+{
 	struct lk *c;
 	size_t len;
 	int r;
@@ -898,6 +984,8 @@ lock_check(struct lock_table *t, const char *relpath, const char *holder,
 	pthread_rwlock_rdlock(&t->rw);
 	c = find_conflict(t, relpath, len, holder, subtree,
 	    clock_ns(CLOCK_MONOTONIC));
+	if (c == NULL)
+		c = file_conflict(t, f, holder);
 	if (c != NULL) {
 		info_fill(conflict, c);
 		r = SN_EBUSY;
@@ -909,6 +997,15 @@ lock_check(struct lock_table *t, const char *relpath, const char *holder,
 int
 lock_lease_acquire(struct lock_table *t, const char *relpath,
     const char *holder, uint64_t *lease_id, struct lock_info *conflict)
+{
+	return lock_lease_acquire_file(t, relpath, NULL, holder, lease_id,
+	    conflict);
+}
+
+int
+lock_lease_acquire_file(struct lock_table *t, const char *relpath,
+    const struct lock_file *f, const char *holder, uint64_t *lease_id,
+    struct lock_info *conflict)
 {
 	struct node *n;
 	struct lk *l, *c;
@@ -923,6 +1020,8 @@ lock_lease_acquire(struct lock_table *t, const char *relpath,
 	pthread_rwlock_wrlock(&t->rw);
 	c = find_conflict(t, relpath, len, holder, 0,
 	    clock_ns(CLOCK_MONOTONIC));
+	if (c == NULL)
+		c = file_conflict(t, f, holder);
 	if (c != NULL) {
 		info_fill(conflict, c);
 		r = SN_EBUSY;
@@ -930,7 +1029,8 @@ lock_lease_acquire(struct lock_table *t, const char *relpath,
 	}
 	n = node_find(t, relpath, len);
 	for (l = n != NULL ? n->locks : NULL; l != NULL; l = l->next) {
-		if (l->lease && strcmp(l->holder, holder) == 0) {
+		if (l->lease && strcmp(l->holder, holder) == 0 &&
+		    same_file(l, f)) {
 			if (l->refs == ~0u) {
 				r = SN_ERANGE;
 				goto out;
@@ -950,6 +1050,11 @@ lock_lease_acquire(struct lock_table *t, const char *relpath,
 	l->lease = 1;
 	l->refs = 1;
 	l->created = clock_ns(CLOCK_REALTIME);
+	if (f != NULL) {
+		l->has_file = 1;
+		l->fdev = f->dev;
+		l->fino = f->ino;
+	}
 	if ((r = next_token(t, &l->id)) < 0 || (r = attach(t, l, n)) < 0) {
 		node_release(t, n);
 		lk_free(l);

@@ -31,6 +31,9 @@
  * lock_table_open() and n counts up in memory.  So leases get fresh tokens
  * without a disk write.  A lock's id equals its token.
  *
+ * Leases may carry the identity of their file (lock_lease_acquire_file()):
+ * such a lease also conflicts with a change to that file under any other
+ * name (lock_check_file()), since a hard link is the same file.
  * Paths are canonical relative paths: no leading or trailing '/', no empty,
  * "." or ".." component; "" is the workspace root (lock "" with subtree to
  * lock everything).  At most LOCK_PATH_MAX bytes for a lock; lock_check()
@@ -75,6 +78,15 @@ struct lock_info {
 };
 
 struct lock_table;
+
+/*
+ * A file's identity (st_dev, st_ino).  A write lease taken with one
+ * covers the file under every name it has, so another name of a
+ * hard-linked file cannot be used to write around it.
+ */
+struct lock_file {
+	uint64_t dev, ino;
+};
 
 /*
  * A table whose explicit locks persist in the workspace database at
@@ -123,6 +135,15 @@ int lock_check(struct lock_table *t, const char *relpath, const char *holder,
     int subtree, struct lock_info *conflict);
 
 /*
+ * lock_check() for a change to the file f (NULL: not known) at relpath:
+ * SN_EBUSY also when another holder has a write lease on f, under any
+ * name.
+ */
+int lock_check_file(struct lock_table *t, const char *relpath,
+    const struct lock_file *f, const char *holder, int subtree,
+    struct lock_info *conflict);
+
+/*
  * Take (or share: refs + 1) holder's implicit write lease on relpath, as
  * an open for writing does.  0 and *lease_id; SN_EBUSY (and *conflict,
  * may be NULL) when another holder's lock or lease covers relpath.
@@ -131,6 +152,15 @@ int lock_check(struct lock_table *t, const char *relpath, const char *holder,
  */
 int lock_lease_acquire(struct lock_table *t, const char *relpath,
     const char *holder, uint64_t *lease_id, struct lock_info *conflict);
+/*
+ * The same for the file f (NULL: not known) at relpath: the lease covers
+ * f under every name (see lock_check_file()), and another holder's lease
+ * on f under another name is a conflict too.  Opens of the same path by
+ * the same holder share a lease only when they are of the same file.
+ */
+int lock_lease_acquire_file(struct lock_table *t, const char *relpath,
+    const struct lock_file *f, const char *holder, uint64_t *lease_id,
+    struct lock_info *conflict);
 int lock_lease_release(struct lock_table *t, uint64_t lease_id);
 
 /*

@@ -251,12 +251,13 @@ allow_read(struct sn_fs *fs, enum policy_op op, const char *path)
 #define LEASE_GRACE_MS 200
 
 static int
-lock_busy(struct sn_fs *fs, const char *path, int subtree, struct lock_info *li)
+lock_busy(struct sn_fs *fs, const char *path, const struct lock_file *f,
+    int subtree, struct lock_info *li)
 {
 	int waited = 0;
 
-	while (lock_check(fs->ws->locks, path, fs->agent, subtree, li) ==
-	    SN_EBUSY) {
+	while (lock_check_file(fs->ws->locks, path, f, fs->agent, subtree,
+	           li) == SN_EBUSY) {
 		if (!li->lease || waited >= LEASE_GRACE_MS)
 			return 1;
 		usleep(5000);
@@ -265,15 +266,35 @@ lock_busy(struct sn_fs *fs, const char *path, int subtree, struct lock_info *li)
 	return 0;
 }
 
+/* The identity of a regular file, which its write leases cover. */
+static const struct lock_file *
+file_id(dev_t dev, ino_t ino, mode_t mode, struct lock_file *buf)
+{
+	if (!S_ISREG(mode))
+		return NULL;
+	buf->dev = (uint64_t)dev;
+	buf->ino = (uint64_t)ino;
+	return buf;
+}
+
+static const struct lock_file *
+inode_file(const struct inode *in, struct lock_file *buf)
+{
+	return in != NULL ? file_id(in->dev, in->ino, in->type, buf) : NULL;
+}
+
 /*
  * May this agent make this change to path now?  Role and path policy,
  * then chaos (a fault instead of the change), then the locks of other
  * agents, then the health of the audit trail.  0 or -errno, recorded.
  * subtree: the change reaches everything under path (a directory's
- * rename or removal), so a lock beneath it conflicts too.
+ * rename or removal), so a lock beneath it conflicts too.  f: the file
+ * the change is made to, if known: another agent's write lease on it
+ * under any other name (a hard link) conflicts too.
  */
 static int
-allow_change(struct sn_fs *fs, enum policy_op op, const char *path, int subtree)
+allow_change(struct sn_fs *fs, enum policy_op op, const char *path, int subtree,
+    const struct lock_file *f)
 {
 	struct lock_info li;
 	const char *rule;
@@ -293,7 +314,7 @@ allow_change(struct sn_fs *fs, enum policy_op op, const char *path, int subtree)
 			return r;
 		}
 	}
-	if (fs->ws->locks != NULL && lock_busy(fs, path, subtree, &li)) {
+	if (fs->ws->locks != NULL && lock_busy(fs, path, f, subtree, &li)) {
 		snprintf(rbuf, sizeof(rbuf), "lock:%llu held by %s",
 		    (unsigned long long)li.id, li.holder);
 		return denied(fs, op, path, NULL, -EBUSY, rbuf);
@@ -385,6 +406,7 @@ inode_allowed(struct sn_fs *fs, struct inode *in, enum policy_op op,
 static int
 lease_take(struct sn_fs *fs, struct fh *h, const char *path)
 {
+	struct lock_file f;
 	struct lock_info li;
 	char rbuf[LOCK_HOLDER_MAX + 64];
 
@@ -393,8 +415,9 @@ lease_take(struct sn_fs *fs, struct fh *h, const char *path)
 	if (fs->ws->locks == NULL || h->lease != 0)
 		return 0;
 	for (waited = 0;; waited += 5) {
-		if (lock_lease_acquire(fs->ws->locks, path, fs->agent,
-		        &h->lease, &li) != SN_EBUSY)
+		if (lock_lease_acquire_file(fs->ws->locks, path,
+		        inode_file(h->in, &f), fs->agent, &h->lease,
+		        &li) != SN_EBUSY)
 			return 0;
 		if (!li.lease || waited >= LEASE_GRACE_MS)
 			break;
@@ -420,13 +443,14 @@ report_bytes(struct sn_fs *fs, struct fh *h, int wait)
 {
 	char path[PATHBUF];
 
-	if (h->bytes == 0)
+	long long n = __atomic_exchange_n(&h->bytes, 0, __ATOMIC_RELAXED);
+
+	if (n == 0)
 		return;
 	if (path_of(fs, h->in, path, sizeof(path)) < 0)
 		path[0] = '\0';
-	(void)record(fs, "write", path, NULL, AUDIT_RES_OK, 0, NULL, h->bytes,
-	    0, wait);
-	h->bytes = 0;
+	(void)record(fs, "write", path, NULL, AUDIT_RES_OK, 0, NULL, n, 0,
+	    wait);
 }
 
 /* max_file_size and quota for growing a file from old to new bytes. */
@@ -765,13 +789,14 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	enum policy_op op = (valid & FUSE_SET_ATTR_SIZE) ? POLICY_OP_TRUNCATE :
 	                                                   POLICY_OP_SETATTR;
 	char path[PATHBUF];
+	struct lock_file lf;
 	off_t oldsize = 0;
 	int named;
 
 	CHECK_CALLER(req);
 	named = path_of(fs, in, path, sizeof(path)) == 0;
 	if (named) {
-		r = allow_change(fs, op, path, 0);
+		r = allow_change(fs, op, path, 0, inode_file(in, &lf));
 		if (r == 0)
 			r = inode_allowed(fs, in, op, path);
 		if (r == 0 && (valid & FUSE_SET_ATTR_SIZE) && fs->ws->limits) {
@@ -934,7 +959,7 @@ make_node(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		goto err;
 	r = path_child(fs, parent, name, path, sizeof(path));
 	if (r == 0)
-		r = allow_change(fs, op, path, 0);
+		r = allow_change(fs, op, path, 0, NULL);
 	if (r == 0 && link != NULL) {
 		r = policy_symlink_target_ok(fs->ws->policy, path, link, &rule);
 		if (r < 0)
@@ -1002,27 +1027,23 @@ op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 }
 
 /*
- * The object at (pfd, name) is about to lose that name.  Returns the
+ * The object st (just stat'ed) is about to lose a name.  Returns the
  * inode if the kernel knows it (with a reference), and whether this is
  * its last name, so that after the call succeeds it can be declared dead.
  */
 static struct inode *
-losing_name(struct sn_fs *fs, int pfd, const char *name, int *last,
-    off_t *freed)
+losing_name(struct sn_fs *fs, const struct stat *st, int *last, off_t *freed)
 {
-	struct stat st;
 	struct inode *in;
 
 	*last = 0;
 	*freed = 0;
-	if (stat_at(fs, pfd, name, 0, &st) < 0)
-		return NULL;
-	if (S_ISREG(st.st_mode) && st.st_nlink <= 1)
-		*freed = st.st_size;
-	in = inode_find(fs->itab, st.st_dev, st.st_ino);
+	if (S_ISREG(st->st_mode) && st->st_nlink <= 1)
+		*freed = st->st_size;
+	in = inode_find(fs->itab, st->st_dev, st->st_ino);
 	if (in == NULL)
 		return NULL;
-	*last = S_ISDIR(st.st_mode) || st.st_nlink <= 1;
+	*last = S_ISDIR(st->st_mode) || st->st_nlink <= 1;
 	if (*last)
 		(void)inode_pin_if_open(fs->itab, in);
 	return in;
@@ -1050,22 +1071,30 @@ remove_entry(fuse_req_t req, fuse_ino_t pino, const char *name, int flags)
 	struct inode *victim;
 	enum policy_op op = flags ? POLICY_OP_RMDIR : POLICY_OP_UNLINK;
 	char path[PATHBUF];
-	off_t freed;
-	int pfd, r, last;
+	struct lock_file lf;
+	struct stat st;
+	off_t freed = 0;
+	int pfd, r, last = 0, have;
 
 	CHECK_CALLER(req);
 	r = check_name(name);
 	if (r < 0)
 		goto out;
 	r = path_child(fs, parent, name, path, sizeof(path));
-	if (r == 0)
-		r = allow_change(fs, op, path, flags != 0);
 	if (r < 0)
 		goto out;
 	r = inode_get_fd(fs->itab, parent, &pfd);
 	if (r < 0)
 		goto out;
-	victim = losing_name(fs, pfd, name, &last, &freed);
+	/* the file losing a name: a lease on it under another name counts */
+	have = stat_at(fs, pfd, name, 0, &st) == 0;
+	r = allow_change(fs, op, path, flags != 0,
+	    have ? file_id(st.st_dev, st.st_ino, st.st_mode, &lf) : NULL);
+	if (r < 0) {
+		inode_put_fd(fs->itab, parent);
+		goto out;
+	}
+	victim = have ? losing_name(fs, &st, &last, &freed) : NULL;
 	r = unlinkat(pfd, name, flags) < 0 ? -errno : 0;
 	lost_name(fs, victim, last, r == 0);
 	inode_put_fd(fs->itab, parent);
@@ -1121,7 +1150,8 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 	struct stat sst = { 0 }, tst = { 0 };
 	const char *rule;
 	off_t freed = 0;
-	int pfd = -1, npfd = -1, r, last = 0, sdir = 0, tdir = 0;
+	int pfd = -1, npfd = -1, r, last = 0, sdir = 0, tdir = 0, sok, tok;
+	struct lock_file sf, tf;
 
 	CHECK_CALLER(req);
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
@@ -1145,9 +1175,9 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 		inode_put_fd(fs->itab, parent);
 		goto out;
 	}
-	if (stat_at(fs, pfd, name, 0, &sst) == 0)
+	if ((sok = stat_at(fs, pfd, name, 0, &sst) == 0))
 		sdir = S_ISDIR(sst.st_mode);
-	if (stat_at(fs, npfd, newname, 0, &tst) == 0)
+	if ((tok = stat_at(fs, npfd, newname, 0, &tst) == 0))
 		tdir = S_ISDIR(tst.st_mode);
 	r = policy_rename_ok(fs->ws->policy, fs->perms, from, to, sdir, &rule);
 	if (r == 0 && (flags & RENAME_EXCHANGE))
@@ -1161,9 +1191,13 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 		r = allow_symlink_move(fs, npfd, newname, from,
 		    POLICY_OP_RENAME_TO);
 	if (r == 0)
-		r = allow_change(fs, POLICY_OP_RENAME_FROM, from, sdir);
+		r = allow_change(fs, POLICY_OP_RENAME_FROM, from, sdir,
+		    sok ? file_id(sst.st_dev, sst.st_ino, sst.st_mode, &sf) :
+		          NULL);
 	if (r == 0)
-		r = allow_change(fs, POLICY_OP_RENAME_TO, to, tdir || sdir);
+		r = allow_change(fs, POLICY_OP_RENAME_TO, to, tdir || sdir,
+		    tok ? file_id(tst.st_dev, tst.st_ino, tst.st_mode, &tf) :
+		          NULL);
 	if (r < 0) {
 		inode_put_fd(fs->itab, nparent);
 		inode_put_fd(fs->itab, parent);
@@ -1171,7 +1205,7 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 	}
 	victim = NULL;
 	if (!(flags & RENAME_EXCHANGE))
-		victim = losing_name(fs, npfd, newname, &last, &freed);
+		victim = tok ? losing_name(fs, &tst, &last, &freed) : NULL;
 	r = renameat2(pfd, name, npfd, newname, flags) < 0 ? -errno : 0;
 	if (victim != NULL) {
 		/* renaming a name onto another of the same inode changes nothing */
@@ -1213,6 +1247,7 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino, const char *newname)
 	struct inode *nparent = fs_inode(fs, npino);
 	struct fuse_entry_param e;
 	char pp[64], from[PATHBUF], to[PATHBUF];
+	struct lock_file lf;
 	int fd = -1, npfd = -1, r;
 
 	CHECK_CALLER(req);
@@ -1222,11 +1257,12 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t npino, const char *newname)
 	if (r == 0 && path_of(fs, in, from, sizeof(from)) < 0)
 		from[0] = '\0';
 	if (r == 0 && from[0] != '\0')
-		r = allow_change(fs, POLICY_OP_LINK_FROM, from, 0);
+		r = allow_change(fs, POLICY_OP_LINK_FROM, from, 0,
+		    inode_file(in, &lf));
 	if (r == 0)
 		r = inode_allowed(fs, in, POLICY_OP_LINK_FROM, from);
 	if (r == 0)
-		r = allow_change(fs, POLICY_OP_LINK_TO, to, 0);
+		r = allow_change(fs, POLICY_OP_LINK_TO, to, 0, NULL);
 	if (r < 0)
 		goto err;
 	r = inode_get_fd(fs->itab, in, &fd);
@@ -1378,6 +1414,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct inode *in = fs_inode(fs, ino);
 	int writable =
 	    (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	struct lock_file lf;
 	char path[PATHBUF];
 	struct stat st;
 	off_t oldsize = 0;
@@ -1389,7 +1426,9 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!named)
 		path[0] = '\0';
 	if (writable)
-		r = named ? allow_change(fs, POLICY_OP_OPEN_WRITE, path, 0) : 0;
+		r = named ? allow_change(fs, POLICY_OP_OPEN_WRITE, path, 0,
+		                inode_file(in, &lf)) :
+		            0;
 	else
 		r = named ? allow_read(fs, POLICY_OP_OPEN_READ, path) : 0;
 	if (r == 0 && named)
@@ -1429,8 +1468,13 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		account(fs, -(long long)oldsize);
 		changed_inode(fs, in, 0);
 	}
+	/*
+	 * An open for writing is committed before the reply, like a change:
+	 * no byte can change before the trail says who opened the file for
+	 * writing.  Reads are only queued.
+	 */
 	r = record(fs, (fi->flags & O_TRUNC) ? "open_truncate" : "open", path,
-	    NULL, AUDIT_RES_OK, 0, NULL, 0, 0, (fi->flags & O_TRUNC) != 0);
+	    NULL, AUDIT_RES_OK, 0, NULL, 0, 0, writable);
 	if (r < 0) {
 		fh_free(fs, h);
 		fuse_reply_err(req, -r);
@@ -1456,7 +1500,7 @@ do_tmpfile(fuse_req_t req, struct inode *parent, mode_t mode,
 
 	r = path_of(fs, parent, path, sizeof(path));
 	if (r == 0)
-		r = allow_change(fs, POLICY_OP_CREATE, path, 0);
+		r = allow_change(fs, POLICY_OP_CREATE, path, 0, NULL);
 	if (r < 0)
 		goto err;
 	r = inode_get_fd(fs->itab, parent, &pfd);
@@ -1527,7 +1571,7 @@ op_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	if (r == 0)
 		r = path_child(fs, parent, name, path, sizeof(path));
 	if (r == 0)
-		r = allow_change(fs, POLICY_OP_CREATE, path, 0);
+		r = allow_change(fs, POLICY_OP_CREATE, path, 0, NULL);
 	if (r < 0)
 		goto err;
 	r = inode_get_fd(fs->itab, parent, &pfd);
@@ -1631,6 +1675,7 @@ op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(len);
 	char path[PATHBUF];
 	off_t oldsize = 0, end = off + (off_t)len;
+	struct lock_file lf;
 	struct stat st;
 	ssize_t n;
 	int r = 0;
@@ -1640,7 +1685,8 @@ op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	        (h->lease == 0 && fs->ws->locks != NULL)) &&
 	    path_of(fs, h->in, path, sizeof(path)) == 0) {
 		if (fs->ws->chaos)
-			r = allow_change(fs, POLICY_OP_WRITE, path, 0);
+			r = allow_change(fs, POLICY_OP_WRITE, path, 0,
+			    inode_file(h->in, &lf));
 		if (r == 0 && h->lease == 0)
 			r = lease_take(fs, h, path);
 		if (r == 0 && fs->ws->limits && fstat(h->fd, &st) == 0) {
@@ -1664,7 +1710,7 @@ op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	if (fs->ws->quota && off + n > oldsize)
 		account(fs, (long long)(off + n - oldsize));
 	h->written = 1;
-	h->bytes += n;
+	__atomic_fetch_add(&h->bytes, (long long)n, __ATOMIC_RELAXED);
 	fuse_reply_write(req, (size_t)n);
 }
 
@@ -1682,11 +1728,14 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		changed_inode(fs, h->in, FILE_WAIT_MS);
 	}
 	/*
-	 * close(2) waits for this FLUSH: record the bytes written so far.
-	 * The write lease stays until RELEASE (the description may live on
-	 * in a dup'd or inherited descriptor); see lock_busy().
+	 * close(2) waits for this FLUSH: queue the event with the bytes
+	 * written so far.  It need not be committed before the reply: the
+	 * open for writing (or the create) was, before any byte could
+	 * change, and fsync() commits the bytes (see op_fsync()).  The write
+	 * lease stays until RELEASE (the description may live on in a dup'd
+	 * or inherited descriptor); see lock_busy().
 	 */
-	report_bytes(fs, h, 1);
+	report_bytes(fs, h, 0);
 	fuse_reply_err(req, r);
 }
 
@@ -1714,6 +1763,10 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	r = (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? errno : 0;
 	if (r == 0 && h->written)
 		changed_inode(fs, h->in, FILE_WAIT_MS);
+	/* What fsync() made durable has its event committed too. */
+	if (r == 0 && fs->ws->audit != NULL &&
+	    __atomic_load_n(&h->bytes, __ATOMIC_RELAXED) != 0)
+		report_bytes(fs, h, 1);
 	fuse_reply_err(req, r);
 }
 
@@ -1989,6 +2042,8 @@ static int
 xattr_allowed(struct sn_fs *fs, struct inode *in, enum policy_op op, char *path,
     size_t len)
 {
+	struct lock_file lf;
+
 	if (path_of(fs, in, path, len) < 0) {
 		path[0] = '\0';
 		return 0;
@@ -1996,7 +2051,7 @@ xattr_allowed(struct sn_fs *fs, struct inode *in, enum policy_op op, char *path,
 	int r;
 
 	if (policy_op_changes(op))
-		r = allow_change(fs, op, path, 0);
+		r = allow_change(fs, op, path, 0, inode_file(in, &lf));
 	else if (fs->ws->path_rules || !(fs->perms & PERM_READ_FILE))
 		r = allow_read(fs, op, path);
 	else
@@ -2221,13 +2276,15 @@ op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 	struct sn_fs *fs = req_fs(req);
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 	char path[PATHBUF];
+	struct lock_file lf;
 	struct stat st;
 	off_t oldsize = 0;
 	int r = 0,
 	    grow = !(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE));
 
 	if (path_of(fs, h->in, path, sizeof(path)) == 0) {
-		r = allow_change(fs, POLICY_OP_WRITE, path, 0);
+		r = allow_change(fs, POLICY_OP_WRITE, path, 0,
+		    inode_file(h->in, &lf));
 		if (r == 0 && grow && fs->ws->limits &&
 		    fstat(h->fd, &st) == 0) {
 			oldsize = st.st_size;
@@ -2266,13 +2323,15 @@ op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	struct fh *ho = (struct fh *)(uintptr_t)fi_out->fh;
 	loff_t oi = off_in, oo = off_out;
 	char path[PATHBUF];
+	struct lock_file lf;
 	struct stat st;
 	off_t oldsize = 0;
 	ssize_t n;
 	int r = 0;
 
 	if (path_of(fs, ho->in, path, sizeof(path)) == 0) {
-		r = allow_change(fs, POLICY_OP_WRITE, path, 0);
+		r = allow_change(fs, POLICY_OP_WRITE, path, 0,
+		    inode_file(ho->in, &lf));
 		if (r == 0 && fs->ws->limits && fstat(ho->fd, &st) == 0) {
 			oldsize = st.st_size;
 			r = allow_size(fs, path, oldsize, off_out + (off_t)len);
@@ -2289,7 +2348,7 @@ op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	}
 	if (fs->ws->quota && off_out + n > oldsize)
 		account(fs, (long long)(off_out + n - oldsize));
-	ho->bytes += n;
+	__atomic_fetch_add(&ho->bytes, (long long)n, __ATOMIC_RELAXED);
 	ho->written = 1;
 	changed_inode(fs, ho->in, 0);
 	fuse_reply_write(req, (size_t)n);

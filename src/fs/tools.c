@@ -230,20 +230,37 @@ busy(struct tc *t, const char *path, const struct lock_info *li)
 	    li->lease ? "being written" : "locked", li->holder);
 }
 
+/* The identity of the regular file st (NULL: none), for the lock table. */
+static const struct lock_file *
+st_file(const struct stat *st, struct lock_file *buf)
+{
+	if (st == NULL || !S_ISREG(st->st_mode))
+		return NULL;
+	buf->dev = (uint64_t)st->st_dev;
+	buf->ino = (uint64_t)st->st_ino;
+	return buf;
+}
+
 /*
  * May this change to path go ahead now: no lock of another agent (a
  * conflicting lease is looked at again for LEASE_GRACE_MS, as fs.c's
- * lock_busy()), and an audit trail that can be written.
+ * lock_busy()), and an audit trail that can be written.  st: the file
+ * changed, if there is one: another agent's write lease on it under
+ * another name (a hard link) is a conflict too.
  */
 static int
-gate(struct tc *t, const char *path, int subtree)
+gate(struct tc *t, const char *path, int subtree, const struct stat *st)
 {
 	struct lock_table *lt = t->w->ws.locks;
+	const struct lock_file *f;
+	struct lock_file fb;
 	struct lock_info li;
 	int waited = 0, e = 0;
 
+	f = st_file(st, &fb);
 	while (lt != NULL &&
-	    (e = lock_check(lt, path, t->c->agent, subtree, &li)) == SN_EBUSY) {
+	    (e = lock_check_file(lt, path, f, t->c->agent, subtree, &li)) ==
+	        SN_EBUSY) {
 		if (!li.lease || waited >= LEASE_GRACE_MS)
 			return busy(t, path, &li);
 		usleep(5000);
@@ -261,11 +278,13 @@ gate(struct tc *t, const char *path, int subtree)
 	return 0;
 }
 
-/* The implicit write lease of a write (fs.c lease_take). */
+/* The implicit write lease of a write (fs.c lease_take); st: the file, if
+ * it exists. */
 static int
-lease_take(struct tc *t, const char *path, uint64_t *id)
+lease_take(struct tc *t, const char *path, const struct stat *st, uint64_t *id)
 {
 	struct lock_table *lt = t->w->ws.locks;
+	struct lock_file fb;
 	struct lock_info li;
 	int waited = 0, e;
 
@@ -273,7 +292,8 @@ lease_take(struct tc *t, const char *path, uint64_t *id)
 	if (lt == NULL)
 		return 0;
 	for (;;) {
-		e = lock_lease_acquire(lt, path, t->c->agent, id, &li);
+		e = lock_lease_acquire_file(lt, path, st_file(st, &fb),
+		    t->c->agent, id, &li);
 		if (e != SN_EBUSY)
 			break;
 		if (!li.lease || waited >= LEASE_GRACE_MS)
@@ -1325,7 +1345,7 @@ make_dirs(struct tc *t, const char *dir, int *fd, struct stat *st)
 		}
 		if ((e = join(t, preal, name, real, prefix)) < 0 ||
 		    (e = check(t, POLICY_OP_MKDIR, real)) < 0 ||
-		    (e = gate(t, real, 0)) < 0) {
+		    (e = gate(t, real, 0, NULL)) < 0) {
 			if (e == -ENOENT) /* name what was asked for */
 				(void)notfound(t, prefix);
 			close(cur);
@@ -1492,7 +1512,7 @@ write_target(struct tc *t, const char *path, int mkdirs, size_t len, int *pfd,
 	if (e == -ENOENT && mkdirs && strchr(path, '/') != NULL) {
 		/* nothing is made before everything that can be is checked */
 		t->r->message[0] = '\0';
-		if ((e = gate(t, path, 0)) < 0 ||
+		if ((e = gate(t, path, 0, NULL)) < 0 ||
 		    (e = size_gate(t, path, 0, len, (int64_t)len)) < 0)
 			return e;
 		split(path, dir, &nm);
@@ -1558,10 +1578,10 @@ write_through(struct tc *t, const char *path, int pfd, const struct stat *pst,
 	int e;
 
 	*created = 0;
-	if ((e = gate(t, real, 0)) < 0 ||
+	if ((e = gate(t, real, 0, exists ? st : NULL)) < 0 ||
 	    (e = size_gate(t, path, oldsize, len, delta)) < 0)
 		return e;
-	e = lease_take(t, real, &lease);
+	e = lease_take(t, real, exists ? st : NULL, &lease);
 	if (e < 0)
 		return e;
 	e = put_file(t, pfd, name, exists ? st : NULL, data, len, path,
@@ -1707,7 +1727,8 @@ t_edit_file(struct tc *t, const cJSON *args)
 		goto out;
 	}
 	/* the lease before the read: no other agent writes in between */
-	if ((e = gate(t, real, 0)) < 0 || (e = lease_take(t, real, &lease)) < 0)
+	if ((e = gate(t, real, 0, &st)) < 0 ||
+	    (e = lease_take(t, real, &st, &lease)) < 0)
 		goto out;
 	e = slurp(t, fd, path, &content, &clen);
 	if (e < 0)
@@ -2092,7 +2113,7 @@ t_delete(struct tc *t, const cJSON *args)
 		goto out;
 	}
 	acted_on(t, real);
-	if ((e = gate(t, real, isdir)) < 0)
+	if ((e = gate(t, real, isdir, &st)) < 0)
 		goto out;
 	if (isdir && arg_bool(args, "recursive")) {
 		size_t rl = strlen(real);
@@ -2222,8 +2243,9 @@ t_move(struct tc *t, const cJSON *args)
 		e = fail(t, -EEXIST, "%s: exists (give overwrite)", to);
 		goto out;
 	}
-	if ((e = gate(t, rfrom, sdir)) < 0 ||
-	    (e = gate(t, rto, sdir || (exists && S_ISDIR(tst.st_mode)))) < 0)
+	if ((e = gate(t, rfrom, sdir, &sst)) < 0 ||
+	    (e = gate(t, rto, sdir || (exists && S_ISDIR(tst.st_mode)),
+	         exists ? &tst : NULL)) < 0)
 		goto out;
 	if (renameat2(pfd1, n1, pfd2, n2, overwrite ? 0 : RENAME_NOREPLACE) <
 	    0) {

@@ -275,6 +275,23 @@ exec {fd}>&-
 sleep 0.3
 tool dev alpha write_file '{"path":"src/main.c","content":"int main(void) { return 5; }\n"}'
 expect_api "after dev2's close, dev's write" 200
+# the lease covers the file under every name: a hard link is no way round
+ln "$SN_TMP/mdev2/src/main.c" "$SN_TMP/mdev2/src/main-link.c"
+exec {fd}>>"$SN_TMP/mdev2/src/main.c"
+tool dev alpha write_file '{"path":"src/main-link.c","content":"x"}'
+expect_api "dev2 holds main.c open for writing; dev's API write to its hard link" 409 locked
+tool dev alpha edit_file '{"path":"src/main-link.c","old":"return 5","new":"return 6"}'
+expect_api "... dev's edit of the link" 409 locked
+tool dev alpha delete '{"path":"src/main-link.c"}'
+expect_api "... dev's delete of the link" 409 locked
+tool dev alpha move '{"from":"src/main-link.c","to":"moved.c"}'
+expect_api "... dev's move of the link" 409 locked
+expect_eq "the file is unchanged, with both names" "int main(void) { return 5; } 2" \
+    "$(cat "$SN_TMP/mdev2/src/main-link.c") $(stat -c %h "$SN_TMP/mdev2/src/main.c")"
+exec {fd}>&-
+sleep 0.3
+tool dev alpha delete '{"path":"src/main-link.c"}'
+expect_api "after dev2's close, dev deletes the link" 200
 
 section "workspaces made by cloning, grants, views"
 R=$SN_TMP/repo

@@ -15,7 +15,8 @@
 #     edited hash, deleted row, deleted tail, swapped rows, appended row,
 #     emptied table, deleted head, wrong key), each on a fresh copy;
 #   - kill -9 of `sentinel serve` under load: every file whose fsync
-#     returned is there with its content and its create event, the trail
+#     returned is there with its content, its create event and its write
+#     event with the bytes, the trail
 #     verifies before and after a restart, and the chain goes on;
 #   - fail closed: when the trail cannot be written, changes are refused
 #     (EIO) and reads go on; audit_fail_open = true lets changes through;
@@ -475,7 +476,7 @@ import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 creates = {(e["agent"], e["path"]) for e in ev if e["op"] == "create" and e["result"] == "ok"}
 writes = {(e["agent"], e["path"]): e["bytes"] for e in ev if e["op"] == "write" and e["result"] == "ok"}
-missing_c, missing_w, late_w = [], [], []
+missing_c, missing_w = [], []
 args = sys.argv[2:]
 for k in range(0, len(args), 3):
     log, d, agent = args[k:k + 3]
@@ -485,12 +486,10 @@ for k in range(0, len(args), 3):
         if (agent, p) not in creates:
             missing_c.append(p)
         if writes.get((agent, p)) != int(size):
-            # the last ones may have been released after the kill
-            (late_w if n >= len(lines) - 2 else missing_w).append(
-                "%s (%s)" % (p, writes.get((agent, p))))
+            # fsync() returns once the bytes' event is committed
+            missing_w.append("%s (%s)" % (p, writes.get((agent, p))))
 print("C " + " ".join(missing_c[:10]))
 print("W " + " ".join(missing_w[:10]))
-print("L " + " ".join(late_w[:10]))
 def show(e):
     print("  event: seq=%d agent=%s op=%s path=%s path2=%s result=%s errno=%d bytes=%d" % (
         e["seq"], e["agent"], e["op"], e["path"], e["path2"], e["result"], e["errno"], e["bytes"]))
@@ -512,12 +511,8 @@ for p in (missing_c + missing_w)[:2]:
                 show(e)
 EOF
 expect_eq "every acknowledged file has its create event" "C " "$(sed -n 1p "$SN_TMP/ackev")"
-if [ "$(sed -n 2p "$SN_TMP/ackev")" = "W " ]; then
-	ok "... and its write event with the bytes (but the last two per writer)"
-else
-	known_gap "... and its write event with the bytes (but the last two per writer)" \
-	    "a write event may carry an empty path after heavy churn"
-fi
+expect_eq "... and its write event with the bytes (committed before fsync returned)" \
+    "W " "$(sed -n 2p "$SN_TMP/ackev")"
 [ "$(sed -n '4,$p' "$SN_TMP/ackev")" = "" ] || note "$(sed -n '4,$p' "$SN_TMP/ackev")"
 [ "$(sed -n 3p "$SN_TMP/ackev")" = "L " ] ||
     note "no or wrong write event for the last acknowledged files: $(sed -n 3p "$SN_TMP/ackev")"

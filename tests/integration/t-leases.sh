@@ -314,12 +314,35 @@ fi
 endhold
 
 section "the lease is on the file, not only on its name"
+# hf-link: a name the file had at start; hf-a: one alice makes now
+check "alice links hf to hf-a" "$PO" link "$A/hf" "$A/hf-a"
 holder hf "$A/hf" append ""
 expect_errno EBUSY open "$B/hf" wronly
-# leases are on paths: another name of the same file is not covered yet
-known_gap "open $B/hf-link wronly -> EBUSY" "leases by inode (hard links)"
-known_gap "unlink $B/hf-link -> EBUSY" "leases by inode (hard links)"
+for n in hf-link hf-a; do
+	expect_errno EBUSY open "$B/$n" wronly
+	expect_errno EBUSY open "$B/$n" rdwr,trunc
+	expect_errno EBUSY truncate "$B/$n" 0
+	expect_errno EBUSY unlink "$B/$n"
+	expect_errno EBUSY rename "$B/$n" "$B/$n-moved"
+	expect_errno EBUSY chmod "$B/$n" 0600
+	expect_errno EBUSY utimens "$B/$n" 1000 1000
+	expect_errno EBUSY setxattr "$B/$n" user.k v
+	expect_errno EBUSY link "$B/$n" "$B/$n-2"
+done
+check "bob makes rr" "$PO" write "$B/rr" x
+expect_errno EBUSY rename "$B/rr" "$B/hf-a"
+check "alice through her other view opens hf-link for writing" "$PO" open "$A2/hf-link" wronly
+expect_eq "bob still reads hf-link" "hard" "$(cat "$B/hf-link" 2>&1)"
+check "alice writes through her other name (her own lease)" "$PO" open "$A/hf-a" wronly
+check "carol's new files are not held up" "$PO" write "$C/hf-other" x
+expect_eq "hf, hf-link and hf-a are still one file, unchanged" "hard hard hard 3" \
+    "$(cat "$ROOT/hf" "$ROOT/hf-link" "$ROOT/hf-a" | tr '\n' ' ')$(stat -c %h "$ROOT/hf")"
 endhold
+check "after alice's close bob writes hf-link" "$PO" write "$B/hf-link" "bob"
+expect_eq "... which is hf" "bob" "$(cat "$ROOT/hf" 2>&1)"
+check "bob unlinks hf-a" "$PO" unlink "$B/hf-a"
+check "carol unlinks hf-other" "$PO" unlink "$C/hf-other"
+check "bob unlinks rr" "$PO" unlink "$B/rr"
 "$PO" write "$A/gg" "gg"
 holder g "$A/gg" append ""
 check "alice renames the file her process holds (her own lease)" "$PO" rename "$A/gg" "$A/g2"

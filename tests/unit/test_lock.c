@@ -304,6 +304,91 @@ test_leases(void)
 	lock_table_close(t);
 }
 
+/* Leases on a file cover it under every name (hard links). */
+static void
+test_file_leases(void)
+{
+	struct lock_table *t;
+	struct lock_info c;
+	struct lock_file f = { 2049, 77 }, g = { 2049, 78 }, h = { 2050, 77 };
+	uint64_t l1, l2, l3, ids[200];
+	int i, all;
+
+	if (lock_table_open(NULL, &t) < 0) {
+		ok(0, "open");
+		return;
+	}
+	is_int(lock_lease_acquire_file(t, "a/hf", &f, "alice", &l1, NULL), 0,
+	    "alice opens a/hf (file 2049:77) for writing");
+	ok(lock_check_file(t, "b/hf-link", &f, "bob", 0, &c) == SN_EBUSY &&
+	        strcmp(c.holder, "alice") == 0 && c.lease &&
+	        strcmp(c.path, "a/hf") == 0 && c.id == l1,
+	    "bob cannot change another name of the same file: alice's lease");
+	is_int(lock_lease_acquire_file(t, "b/hf-link", &f, "bob", &l2, &c),
+	    SN_EBUSY, "nor open it for writing");
+	is_int(lock_check_file(t, "b/hf-link", &g, "bob", 0, NULL), 0,
+	    "another inode under that name is free");
+	is_int(lock_check_file(t, "b/hf-link", &h, "bob", 0, NULL), 0,
+	    "the same inode number on another device is free");
+	is_int(lock_check_file(t, "b/hf-link", NULL, "bob", 0, NULL), 0,
+	    "a change to an unknown file is checked by path alone");
+	is_int(lock_check(t, "b/hf-link", "bob", 0, NULL), 0,
+	    "lock_check() is by path alone");
+	is_int(lock_check_file(t, "b/hf-link", &f, "alice", 0, NULL), 0,
+	    "alice may change her own file under any name");
+	ok(lock_lease_acquire_file(t, "b/hf-link", &f, "alice", &l2, NULL) ==
+	            0 &&
+	        l2 != l1,
+	    "alice's open of the other name is a lease of its own");
+	ok(lock_lease_acquire_file(t, "a/hf", &g, "alice", &l3, NULL) == 0 &&
+	        l3 != l1 && l3 != l2,
+	    "a new file under a/hf (replaced) gets its own lease");
+	lock_lease_release(t, l3);
+	ok(lock_lease_acquire_file(t, "a/hf", &f, "alice", &l3, NULL) == 0 &&
+	        l3 == l1,
+	    "the same file at the same path shares the lease");
+	lock_lease_release(t, l3);
+	is_int(lock_rename(t, "a", "z"), 0, "rename a -> z");
+	ok(lock_check_file(t, "q", &f, "bob", 0, &c) == SN_EBUSY &&
+	        strcmp(c.path, "z/hf") == 0,
+	    "the lease follows the rename and still covers the file");
+	lock_lease_release(t, l1);
+	is_int(lock_check_file(t, "q", &f, "bob", 0, &c), SN_EBUSY,
+	    "still leased under b/hf-link");
+	lock_lease_release(t, l2);
+	is_int(lock_check_file(t, "q", &f, "bob", 0, NULL), 0,
+	    "free after alice's last close");
+	is_int(lock_lease_acquire_file(t, "q", &f, "bob", &l1, NULL), 0,
+	    "bob may lease it now");
+	lock_lease_release(t, l1);
+
+	/* many files: the file hash grows and shrinks */
+	all = 1;
+	for (i = 0; i < 200; i++) {
+		struct lock_file x = { 1, (uint64_t)i };
+		char p[32];
+
+		snprintf(p, sizeof(p), "many/%d", i);
+		all &= lock_lease_acquire_file(t, p, &x, "alice", &ids[i],
+		           NULL) == 0;
+	}
+	for (i = 0; i < 200; i++) {
+		struct lock_file x = { 1, (uint64_t)i };
+
+		all &= lock_check_file(t, "elsewhere", &x, "bob", 0, NULL) ==
+		    SN_EBUSY;
+	}
+	for (i = 0; i < 200; i++)
+		all &= lock_lease_release(t, ids[i]) == 0;
+	for (i = 0; i < 200; i++) {
+		struct lock_file x = { 1, (uint64_t)i };
+
+		all &= lock_check_file(t, "elsewhere", &x, "bob", 0, NULL) == 0;
+	}
+	ok(all, "200 leased files: each blocks by identity, then none");
+	lock_table_close(t);
+}
+
 static void
 test_rename(void)
 {
@@ -527,6 +612,7 @@ main(void)
 	test_expiry();
 	test_persist();
 	test_leases();
+	test_file_leases();
 	test_rename();
 	test_paths();
 	test_threads();

@@ -1044,14 +1044,22 @@ losing_name(struct sn_fs *fs, const struct stat *st, int *last, off_t *freed)
 	if (in == NULL)
 		return NULL;
 	*last = S_ISDIR(st->st_mode) || st->st_nlink <= 1;
-	if (*last)
+	if (*last) {
 		(void)inode_pin_if_open(fs->itab, in);
+		inode_dying(fs->itab, in, 1);
+	}
 	return in;
 }
 
-/* After the call: tell the other views, forget a dead inode's number. */
+/*
+ * After the call, which took the name (parent, name), a descriptor of
+ * parent pfd, from in: tell the other views; forget a dead inode's
+ * number, or another name of a file that has more takes the lost one's
+ * place.  parent NULL: no name was lost after all.
+ */
 static void
-lost_name(struct sn_fs *fs, struct inode *in, int last, int ok)
+lost_name(struct sn_fs *fs, struct inode *in, int last, int ok,
+    struct inode *parent, const char *name, int pfd)
 {
 	if (in == NULL)
 		return;
@@ -1059,6 +1067,10 @@ lost_name(struct sn_fs *fs, struct inode *in, int last, int ok)
 		changed_inode(fs, in, 0);
 		if (last)
 			inode_dead(fs->itab, in);
+		else if (parent != NULL)
+			inode_name_gone(fs->itab, in, parent, name, pfd);
+	} else if (last) {
+		inode_dying(fs->itab, in, 0);
 	}
 	inode_unref(fs->itab, in);
 }
@@ -1096,7 +1108,7 @@ remove_entry(fuse_req_t req, fuse_ino_t pino, const char *name, int flags)
 	}
 	victim = have ? losing_name(fs, &st, &last, &freed) : NULL;
 	r = unlinkat(pfd, name, flags) < 0 ? -errno : 0;
-	lost_name(fs, victim, last, r == 0);
+	lost_name(fs, victim, last, r == 0, parent, name, pfd);
 	inode_put_fd(fs->itab, parent);
 	if (r < 0) {
 		failed(fs, op, path, NULL, r);
@@ -1121,9 +1133,11 @@ op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_entry(req, parent, name, AT_REMOVEDIR);
 }
 
-/* Record where the object now at (pfd, name) lives. */
+/* Record where the object now at (pfd, name), which was at (oldparent,
+ * oldname), lives. */
 static void
-note_moved(struct sn_fs *fs, struct inode *parent, int pfd, const char *name)
+note_moved(struct sn_fs *fs, struct inode *oldparent, const char *oldname,
+    struct inode *parent, int pfd, const char *name)
 {
 	struct stat st;
 	struct inode *in;
@@ -1133,7 +1147,7 @@ note_moved(struct sn_fs *fs, struct inode *parent, int pfd, const char *name)
 	in = inode_find(fs->itab, st.st_dev, st.st_ino);
 	if (in == NULL)
 		return;
-	inode_moved(fs->itab, in, parent, name);
+	inode_moved(fs->itab, in, oldparent, oldname, parent, name);
 	changed_inode(fs, in, 0);
 	inode_unref(fs->itab, in);
 }
@@ -1150,7 +1164,8 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 	struct stat sst = { 0 }, tst = { 0 };
 	const char *rule;
 	off_t freed = 0;
-	int pfd = -1, npfd = -1, r, last = 0, sdir = 0, tdir = 0, sok, tok;
+	int pfd = -1, npfd = -1, r, last = 0, sdir = 0, tdir = 0, sok, tok,
+	    same;
 	struct lock_file sf, tf;
 
 	CHECK_CALLER(req);
@@ -1206,20 +1221,20 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 	victim = NULL;
 	if (!(flags & RENAME_EXCHANGE))
 		victim = tok ? losing_name(fs, &tst, &last, &freed) : NULL;
+	/* renaming a name onto another of the same file changes nothing */
+	same = tok && sok && !(flags & RENAME_EXCHANGE) &&
+	    sst.st_ino == tst.st_ino && sst.st_dev == tst.st_dev;
 	r = renameat2(pfd, name, npfd, newname, flags) < 0 ? -errno : 0;
 	if (victim != NULL) {
-		/* renaming a name onto another of the same inode changes nothing */
-		struct stat vst;
-
-		if (r == 0 && stat_at(fs, npfd, newname, 0, &vst) == 0 &&
-		    vst.st_ino == victim->ino && vst.st_dev == victim->dev)
+		if (same)
 			last = 0;
-		lost_name(fs, victim, last, r == 0);
+		lost_name(fs, victim, last, r == 0, same ? NULL : nparent,
+		    newname, npfd);
 	}
-	if (r == 0) {
-		note_moved(fs, nparent, npfd, newname);
+	if (r == 0 && !same) {
+		note_moved(fs, parent, name, nparent, npfd, newname);
 		if (flags & RENAME_EXCHANGE)
-			note_moved(fs, parent, pfd, name);
+			note_moved(fs, nparent, newname, parent, pfd, name);
 	}
 	inode_put_fd(fs->itab, nparent);
 	inode_put_fd(fs->itab, parent);

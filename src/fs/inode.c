@@ -7,6 +7,9 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -106,12 +109,32 @@ inode_table_new(int root_fd, unsigned fd_budget, struct inode_table **out)
 	return 0;
 }
 
+struct altname {
+	struct inode *parent; /* a reference */
+	char *name;
+	struct altname *next;
+};
+
+static void
+alt_free_all(struct inode *in)
+{
+	struct altname *a;
+
+	while ((a = in->alt) != NULL) {
+		in->alt = a->next;
+		free(a->name);
+		free(a);
+	}
+	in->nalt = 0;
+}
+
 static void
 inode_destroy(struct inode *in)
 {
 	if (in->fd >= 0)
 		close(in->fd);
 	free(in->name);
+	alt_free_all(in); /* the table goes: no references to drop */
 	free(in);
 }
 
@@ -349,6 +372,7 @@ inode_unref(struct inode_table *t, struct inode *in)
 	while (in != NULL && in != &t->root) {
 		struct shard *s = shard_of(t, in);
 		struct inode *parent = NULL;
+		struct altname *alts, *a;
 		int fd = -1;
 
 		pthread_mutex_lock(&s->m);
@@ -371,11 +395,19 @@ inode_unref(struct inode_table *t, struct inode *in)
 		}
 		parent = in->parent;
 		in->parent = NULL;
+		alts = in->alt;
+		in->alt = NULL;
 		pthread_mutex_unlock(&s->m);
 		if (fd >= 0)
 			close(fd);
 		free(in->name);
 		free(in);
+		while ((a = alts) != NULL) {
+			alts = a->next;
+			inode_unref(t, a->parent); /* a directory: no alts */
+			free(a->name);
+			free(a);
+		}
 		in = parent; /* drop the child's reference on its parent */
 	}
 }
@@ -414,19 +446,83 @@ set_name(struct inode *in, struct inode *parent, char *name)
 }
 
 /*
- * A known inode whose descriptor shows no link left is dead, and its
- * number was reused by whatever the kernel just looked up (something
- * outside Sentinel unlinked it): unhash it.  Shard mutex held.
+ * Take (parent, name) off in's other names, if it is one; its parent
+ * reference goes to *drop.  Names lock (write) and shard mutex held.
+ */
+static void
+alt_remove(struct inode *in, struct inode *parent, const char *name,
+    struct inode **drop)
+{
+	struct altname **pp, *a;
+
+	for (pp = &in->alt; (a = *pp) != NULL; pp = &a->next) {
+		if (a->parent == parent && strcmp(a->name, name) == 0) {
+			*pp = a->next;
+			in->nalt--;
+			*drop = a->parent;
+			free(a->name);
+			free(a);
+			return;
+		}
+	}
+}
+
+/*
+ * Record (parent, nm) (nm owned, parent's reference taken) as in's name.
+ * With keep, the name recorded until now, if any, becomes one of in's
+ * other names (not for a directory, which has one).  References to drop
+ * once the locks are released go to drop[0..1].  Names lock (write) and
+ * shard mutex held.
+ */
+static void
+name_push(struct inode *in, struct inode *parent, char *nm, int keep,
+    struct inode **drop)
+{
+	struct altname *a, **pp;
+
+	alt_remove(in, parent, nm, &drop[0]);
+	if (!keep || in->type == S_IFDIR || in->parent == NULL ||
+	    in->name == NULL || strchr(in->name, '/') != NULL ||
+	    (a = malloc(sizeof(*a))) == NULL) {
+		drop[1] = set_name(in, parent, nm);
+		return;
+	}
+	a->parent = in->parent;
+	a->name = in->name;
+	a->next = in->alt;
+	in->alt = a;
+	in->parent = parent;
+	in->name = nm;
+	if (++in->nalt > INODE_ALT_MAX) { /* forget the oldest */
+		for (pp = &in->alt; (*pp)->next != NULL; pp = &(*pp)->next)
+			;
+		a = *pp;
+		*pp = NULL;
+		in->nalt--;
+		drop[1] = a->parent;
+		free(a->name);
+		free(a);
+	}
+}
+
+/*
+ * Is the known inode in, whose (dev, ino) the kernel just looked up as
+ * st, another file than st: its number was reused?  So it is when in is
+ * losing its last name right now (inode_dying()), when it was of another
+ * type, or when its descriptor shows no link left (something outside
+ * Sentinel unlinked it).  Then unhash it.  Shard mutex held.
  */
 static int
-stale_locked(struct shard *s, struct inode *in)
+stale_locked(struct shard *s, struct inode *in, const struct stat *st)
 {
-	struct stat st;
+	struct stat fst;
 
-	if (in->fd < 0 || in->type == S_IFDIR)
-		return 0;
-	if (fstat(in->fd, &st) < 0 || st.st_nlink > 0)
-		return 0;
+	if (!in->dying && in->type == (st->st_mode & S_IFMT)) {
+		if (in->fd < 0 || in->type == S_IFDIR)
+			return 0;
+		if (fstat(in->fd, &fst) < 0 || fst.st_nlink > 0)
+			return 0;
+	}
 	unhash_locked(s, in);
 	return 1;
 }
@@ -438,6 +534,7 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 	uint64_t h = hash_key(st->st_dev, st->st_ino);
 	struct shard *s;
 	struct inode *in, *fresh = NULL, *oldparent = NULL;
+	struct inode *drop[2] = { NULL, NULL };
 	char *nm = NULL;
 	int closefds[8];
 	unsigned nclose = 0, i;
@@ -455,7 +552,7 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 	s = &t->shards[h % INODE_SHARDS];
 	pthread_mutex_lock(&s->m);
 	in = hash_find(s, st->st_dev, st->st_ino);
-	if (in != NULL && stale_locked(s, in))
+	if (in != NULL && stale_locked(s, in, st))
 		in = NULL;
 	if (in == NULL) {
 		pthread_mutex_unlock(&s->m);
@@ -471,7 +568,7 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 		fresh->fd = -1;
 		pthread_mutex_lock(&s->m);
 		in = hash_find(s, st->st_dev, st->st_ino);
-		if (in != NULL && stale_locked(s, in))
+		if (in != NULL && stale_locked(s, in, st))
 			in = NULL;
 		if (in == NULL) {
 			in = fresh;
@@ -489,12 +586,17 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 		nm = NULL;
 	} else if (in->parent != parent || in->name == NULL ||
 	    strcmp(in->name, nm) != 0) {
-		/* known under another name: replace it under the names lock */
+		/*
+		 * known under another name: this one is recorded now (under
+		 * the names lock); a file with other links keeps the old one
+		 * among its other names
+		 */
 		in->refs++;
 		pthread_mutex_unlock(&s->m);
 		pthread_rwlock_wrlock(&t->names);
 		pthread_mutex_lock(&s->m);
-		oldparent = set_name(in, parent, nm);
+		name_push(in, parent, nm, st->st_nlink > 1, drop);
+		oldparent = drop[1];
 		nm = NULL;
 		pthread_mutex_unlock(&s->m);
 		pthread_rwlock_unlock(&t->names);
@@ -522,6 +624,8 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 	free(nm);
 	if (oldparent != NULL)
 		inode_unref(t, oldparent);
+	if (drop[0] != NULL)
+		inode_unref(t, drop[0]);
 	*out = in;
 	return 0;
 nomem:
@@ -674,12 +778,13 @@ inode_put_fd(struct inode_table *t, struct inode *in)
 }
 
 void
-inode_moved(struct inode_table *t, struct inode *in, struct inode *parent,
-    const char *name)
+inode_moved(struct inode_table *t, struct inode *in, struct inode *oldparent,
+    const char *oldname, struct inode *parent, const char *name)
 {
+	struct inode *drop[3] = { NULL, NULL, NULL };
 	struct shard *s;
-	struct inode *old;
 	char *nm;
+	int was, i;
 
 	if (in == &t->root)
 		return;
@@ -693,11 +798,100 @@ inode_moved(struct inode_table *t, struct inode *in, struct inode *parent,
 	s = shard_of(t, in);
 	pthread_rwlock_wrlock(&t->names);
 	pthread_mutex_lock(&s->m);
-	old = set_name(in, parent, nm);
+	/* the old name is gone: if it was not the recorded one, the
+	 * recorded one still names the file, and stays among its others */
+	was = oldparent == NULL ||
+	    (in->parent == oldparent && in->name != NULL &&
+	        strcmp(in->name, oldname) == 0);
+	if (!was)
+		alt_remove(in, oldparent, oldname, &drop[2]);
+	name_push(in, parent, nm, !was, drop);
 	pthread_mutex_unlock(&s->m);
 	pthread_rwlock_unlock(&t->names);
-	if (old != NULL)
-		inode_unref(t, old);
+	for (i = 0; i < 3; i++)
+		if (drop[i] != NULL)
+			inode_unref(t, drop[i]);
+}
+
+/* Another entry of dir (a descriptor) that is in: its name (malloc'd). */
+static char *
+find_other_name(int dir, const struct inode *in, const char *gone)
+{
+	struct dirent *de;
+	struct stat st;
+	char *found = NULL;
+	DIR *dp;
+	int fd;
+
+	fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	dp = fdopendir(fd);
+	if (dp == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (found == NULL && (de = readdir(dp)) != NULL) {
+		if (de->d_ino != in->ino || strcmp(de->d_name, gone) == 0)
+			continue;
+		if (fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		        0 &&
+		    st.st_ino == in->ino && st.st_dev == in->dev)
+			found = strdup(de->d_name);
+	}
+	closedir(dp);
+	return found;
+}
+
+void
+inode_name_gone(struct inode_table *t, struct inode *in, struct inode *parent,
+    const char *name, int pfd)
+{
+	struct inode *drop[2] = { NULL, NULL };
+	struct altname *a;
+	struct shard *s;
+	char *other;
+	int recorded;
+
+	if (in == &t->root || in->type == S_IFDIR)
+		return;
+	s = shard_of(t, in);
+	pthread_rwlock_wrlock(&t->names);
+	pthread_mutex_lock(&s->m);
+	recorded = in->parent == parent && in->name != NULL &&
+	    strcmp(in->name, name) == 0;
+	if (!recorded) {
+		alt_remove(in, parent, name, &drop[0]);
+	} else if ((a = in->alt) != NULL) {
+		/* the next name it is known by takes the place */
+		in->alt = a->next;
+		in->nalt--;
+		drop[0] = set_name(in, a->parent, a->name);
+		free(a);
+		recorded = 0;
+	}
+	pthread_mutex_unlock(&s->m);
+	pthread_rwlock_unlock(&t->names);
+	if (recorded && pfd >= 0 &&
+	    (other = find_other_name(pfd, in, name)) != NULL) {
+		ref_get(t, parent);
+		pthread_rwlock_wrlock(&t->names);
+		pthread_mutex_lock(&s->m);
+		if (in->parent == parent && in->name != NULL &&
+		    strcmp(in->name, name) == 0) {
+			drop[1] = set_name(in, parent, other);
+			other = NULL;
+		} else {
+			drop[1] = parent; /* renamed meanwhile: keep that */
+		}
+		pthread_mutex_unlock(&s->m);
+		pthread_rwlock_unlock(&t->names);
+		free(other);
+	}
+	if (drop[0] != NULL)
+		inode_unref(t, drop[0]);
+	if (drop[1] != NULL)
+		inode_unref(t, drop[1]);
 }
 
 int
@@ -750,6 +944,19 @@ inode_pin_if_open(struct inode_table *t, struct inode *in)
 	open = in->nopen > 0;
 	pthread_mutex_unlock(&s->m);
 	return open ? inode_pin(t, in) : 0;
+}
+
+void
+inode_dying(struct inode_table *t, struct inode *in, int on)
+{
+	struct shard *s;
+
+	if (in == &t->root)
+		return;
+	s = shard_of(t, in);
+	pthread_mutex_lock(&s->m);
+	in->dying = on;
+	pthread_mutex_unlock(&s->m);
 }
 
 void

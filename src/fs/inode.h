@@ -40,6 +40,8 @@
 
 struct inode_table;
 
+struct altname;
+
 struct inode {
 	dev_t dev;      /* immutable */
 	ino_t ino;      /* immutable */
@@ -53,9 +55,12 @@ struct inode {
 	int pinned;     /* keep fd: no longer reachable by name */
 	int nopen;      /* open file handles */
 	int unhashed;   /* dead: its (dev, ino) may name a new file */
+	int dying;      /* losing its last name (see inode_dying()) */
 	unsigned rules; /* INODE_RULE_*: rules met under any of its names */
 	struct inode *parent;
 	char *name;
+	struct altname *alt; /* other names of a multi-linked file */
+	unsigned nalt;
 	struct inode *hnext; /* hash chain, or the dead list (next) */
 	struct inode *dprev; /* the dead list (previous) */
 	struct inode *lru_prev, *lru_next;
@@ -102,9 +107,29 @@ void inode_put_fd(struct inode_table *t, struct inode *in);
 struct inode *inode_find(struct inode_table *t, dev_t dev, ino_t ino);
 void inode_unref(struct inode_table *t, struct inode *in);
 
-/* After a rename: the inode now lives at (parent, name). */
-void inode_moved(struct inode_table *t, struct inode *in, struct inode *parent,
+/*
+ * Names.  An inode records the name the kernel last reached it by, and a
+ * file with several links up to INODE_ALT_MAX other names it was seen
+ * under (lookups, links, renames), so that when the recorded name goes
+ * another one takes its place: paths in events and policy checks name a
+ * name the file has now.
+ */
+#define INODE_ALT_MAX 8
+
+/* After a rename: the inode that was at (oldparent, oldname) (NULL if not
+ * known) now lives at (parent, name). */
+void inode_moved(struct inode_table *t, struct inode *in,
+    struct inode *oldparent, const char *oldname, struct inode *parent,
     const char *name);
+/*
+ * in (not a directory) lost the name (parent, name), an unlink or a
+ * rename over it, and still has others.  If that was its recorded name,
+ * another name it is known by takes its place; failing that, the
+ * directory (pfd, a descriptor of parent, or -1) is searched for another
+ * entry of the same file.  If none is found the old name stays recorded.
+ */
+void inode_name_gone(struct inode_table *t, struct inode *in,
+    struct inode *parent, const char *name, int pfd);
 /*
  * Before an unlink/rename-over of (parent, name), whose target is in:
  * pin its descriptor so the inode stays reachable while the kernel
@@ -118,6 +143,14 @@ int inode_pin(struct inode_table *t, struct inode *in);
  * forgets it; if it is open, its descriptor is pinned first.
  */
 void inode_dead(struct inode_table *t, struct inode *in);
+/*
+ * in is about to lose its last name (on), or kept it after all (off).
+ * Meanwhile a lookup that finds in's (dev, ino) has found a new file
+ * that reuses the number (the kernel holds the directory of the name
+ * being removed, so no lookup reaches in by that name), and gets an
+ * inode of its own.
+ */
+void inode_dying(struct inode_table *t, struct inode *in, int on);
 
 /*
  * Open in with flags (O_RDONLY/O_WRONLY/O_RDWR and friends): through its

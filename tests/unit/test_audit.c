@@ -882,6 +882,56 @@ rm_rf(const char *path)
 	    -1;
 }
 
+/*
+ * Each change is its own commit, so the WAL grows by a frame or more per
+ * change; checkpoints keep it bounded (without them 5000 commits leave
+ * 5000 frames, over 20 MB).  An event queued after them is committed by
+ * the writer within its linger, without another event to push it.
+ */
+static void
+test_checkpoint(void)
+{
+	struct audit_verify_report rep;
+	struct audit_event e;
+	struct audit_stats st;
+	struct audit *a;
+	struct tcase c;
+	struct stat sb;
+	char wal[320];
+	off_t most = 0;
+	int i, r = 0, tries;
+
+	tcase_new(&c);
+	snprintf(wal, sizeof(wal), "%s-wal", c.db);
+	if (audit_open(c.db, c.head, key, sizeof(key), 0, &a) < 0) {
+		ok(0, "open");
+		return;
+	}
+	for (i = 0; i < 5000 && r == 0; i++) {
+		e = ev("create", "dir/file", i);
+		r = audit_emit(a, &e, 1);
+		if (i % 100 == 0 && stat(wal, &sb) == 0 && sb.st_size > most)
+			most = sb.st_size;
+	}
+	is_int(r, 0, "5000 changes, each waiting for its commit");
+	ok(most > 0 && most < 16 * 1024 * 1024,
+	    "the WAL stays under 16 MiB (at most %lld bytes)", (long long)most);
+	e = ev("open", "README.md", 1);
+	is_int(audit_emit(a, &e, 0), 0, "then one queued event");
+	for (tries = 0; tries < 200; tries++) {
+		audit_stats(a, &st);
+		if (st.committed == 5001)
+			break;
+		usleep(5000);
+	}
+	ok(st.committed == 5001 && st.queued == 0,
+	    "the writer commits it without being pushed (%" PRIu64 ")",
+	    st.committed);
+	audit_close(a);
+	ok(verify(&c, key, &rep) == 0 && rep.events == 5001,
+	    "the trail verifies");
+}
+
 int
 main(void)
 {
@@ -898,6 +948,7 @@ main(void)
 	test_keys();
 	test_drain();
 	test_threads();
+	test_checkpoint();
 	test_live_verify();
 	test_full_disk();
 	test_crash();

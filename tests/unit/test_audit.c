@@ -187,6 +187,25 @@ test_encoding(void)
 	        memmem(enc, len, "3:-12,", 6) != NULL,
 	    "length prefixes make separators in values harmless; negatives");
 	free(enc);
+	/* the extremes, against the C library's decimal */
+	row.seq = UINT64_MAX;
+	row.time_ns = INT64_MIN;
+	row.bytes = INT64_MAX;
+	row.err = 0;
+	r = audit_canonical(&row, &enc, &len);
+	{
+		char w1[64], w2[64], w3[64];
+
+		snprintf(w1, sizeof(w1), "%d:%" PRIu64 ",", 20, UINT64_MAX);
+		snprintf(w2, sizeof(w2), "%d:%" PRId64 ",", 20, INT64_MIN);
+		snprintf(w3, sizeof(w3), "%d:%" PRId64 ",", 19, INT64_MAX);
+		ok(r == 0 && memmem(enc, len, w1, strlen(w1)) != NULL &&
+		        memmem(enc, len, w2, strlen(w2)) != NULL &&
+		        memmem(enc, len, w3, strlen(w3)) != NULL &&
+		        memmem(enc, len, ",1:0,", 5) != NULL,
+		    "UINT64_MAX, INT64_MIN, INT64_MAX and 0 in decimal");
+	}
+	free(enc);
 }
 
 /* The worked example of docs/audit.md, byte for byte. */

@@ -552,7 +552,10 @@ print_raw_event(const char *p, size_t n, void *arg)
 
 /*
  * list: pages of SERVER_PAGE events, each asked after the last seq of
- * the one before, until an empty page or --limit events.
+ * the one before, until a page that is not full (the end of the trail
+ * when it was read) or --limit events.  Not until an empty page: every
+ * request is itself an event of the trail, so a reader that waited for
+ * an empty page could chase its own events for ever.
  */
 static int
 server_list(const struct audit_args *a, const struct client_opts *o)
@@ -618,7 +621,7 @@ server_list(const struct audit_args *a, const struct client_opts *o)
 			}
 		}
 		if (ferror(stdout) || (rc_ctx.limited && rc_ctx.left == 0) ||
-		    last <= since)
+		    last <= since || (uint64_t)n < want)
 			break;
 		since = last;
 		cJSON_Delete(reply);

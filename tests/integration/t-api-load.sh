@@ -43,7 +43,7 @@ client_ca = $PKI/ca.pem
 
 [workspace "load"]
 root = $W
-agents = dev
+agents = dev, auditor
 
 [view "load"]
 workspace = load
@@ -84,6 +84,29 @@ RC=0
 out=$("$SN_SENTINEL" audit verify --state-dir "$STATE" --workspace load 2>&1) || RC=$?
 expect_eq "sentinel audit verify: intact" 0 "$RC"
 [ "$RC" -eq 0 ] || note "$out"
+# the CLI pages through the server (1000 a request), and stops although
+# each of its requests adds an event to the trail it reads
+RC=0
+timeout 120 env SENTINEL_SERVER="https://127.0.0.1:$P" SENTINEL_CACERT="$PKI/ca.pem" \
+    SENTINEL_CERT="$PKI/audit.pem" SENTINEL_KEY="$PKI/audit.key" \
+    XDG_CONFIG_HOME="$SN_TMP/xdg" \
+    "$SN_SENTINEL" audit list --workspace load -o json >"$SN_TMP/list.json" 2>"$SN_TMP/list.err" || RC=$?
+[ "$RC" -eq 0 ] || note "$(head -c 300 "$SN_TMP/list.err")"
+expect_eq "sentinel audit list --server over $((READS + WRITES))+ events: exit 0" 0 "$RC"
+python3 - "$SN_TMP/list.json" "$READS" "$WRITES" >"$SN_TMP/list.check" <<'PY' || true
+import json, sys
+seqs, ops = [], {}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    seqs.append(e["seq"])
+    ops[e["op"]] = ops.get(e["op"], 0) + 1
+ok = seqs == list(range(1, len(seqs) + 1))
+print("gapless" if ok else "not gapless")
+print("reads %d writes %d" % (ops.get("read_file", 0), ops.get("write_file", 0)))
+PY
+expect_eq "... every event once, seq 1..N in order" gapless "$(sed -n 1p "$SN_TMP/list.check")"
+expect_eq "... with every read_file and write_file" "reads $READS writes $WRITES" \
+    "$(sed -n 2p "$SN_TMP/list.check")"
 
 sn_stop "$SN_PID"
 sn_done

@@ -583,6 +583,7 @@ struct audit {
 	size_t nqueued, qbytes;     /* mu */
 	int stopping;               /* mu */
 	int committing;             /* mu: a thread is in commit_batch() */
+	int writer_idle;            /* mu: the writer waits for a first event */
 	struct audit_stats st;      /* mu (queued computed on read) */
 };
 
@@ -777,8 +778,11 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
-		while (a->qhead == NULL && !a->stopping)
+		while (a->qhead == NULL && !a->stopping) {
+			a->writer_idle = 1;
 			pthread_cond_wait(&a->cv_work, &a->mu);
+		}
+		a->writer_idle = 0;
 		if (a->qhead == NULL && !a->committing)
 			break; /* stopping, and everything is decided */
 		if (!a->stopping && a->nqueued < AUDIT_LINGER_MAX) {
@@ -897,8 +901,11 @@ emit(struct audit *a, const struct audit_event *ev, int wait, uint64_t *seq)
 	a->qbytes += e->size;
 	/* e may be freed by the committer from here on. */
 	if (!wait) {
-		if (a->nqueued++ == 0 || a->nqueued == AUDIT_LINGER_MAX)
+		/* wake the writer if it sleeps (not while it lingers) */
+		if (++a->nqueued == AUDIT_LINGER_MAX || a->writer_idle) {
+			a->writer_idle = 0;
 			pthread_cond_signal(&a->cv_work);
+		}
 		pthread_mutex_unlock(&a->mu);
 		return 0;
 	}

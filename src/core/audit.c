@@ -45,6 +45,7 @@
 #define LOG_EVERY        1000000000LL /* ns between two "commit failed" lines */
 #define AUDIT_LINGER_NS  1000000L     /* the writer lets a batch gather */
 #define AUDIT_LINGER_MAX 512          /* ... unless this many are queued */
+#define AUDIT_DOZE_NS    1000000000LL /* idle time before the writer sleeps */
 
 /* ---- HMAC-SHA-256 ------------------------------------------------------- */
 
@@ -584,6 +585,7 @@ struct audit {
 	int stopping;               /* mu */
 	int committing;             /* mu: a thread is in commit_batch() */
 	int writer_idle;            /* mu: the writer waits for a first event */
+	int64_t qfirst_ns;          /* mu: when qhead was queued (monotonic) */
 	struct audit_stats st;      /* mu (queued computed on read) */
 };
 
@@ -752,51 +754,63 @@ commit_queue(struct audit *a)
 }
 
 static void
-deadline_after(struct timespec *ts, long ns)
+mono_ts(int64_t ns, struct timespec *ts)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_nsec += ns;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	ts->tv_sec = (time_t)(ns / 1000000000LL);
+	ts->tv_nsec = (long)(ns % 1000000000LL);
 }
 
 /*
  * The writer commits the events nobody waits for (opens, reads,
- * denials).  It is woken by the first event queued into an empty queue
- * (or by a full one), then lets AUDIT_LINGER_NS pass so that the events
- * following it share the transaction, and commits.  Events somebody waits
- * for are committed by the waiting thread itself (see emit()), which takes
- * everything queued before them along.
+ * denials): a batch once its first event is AUDIT_LINGER_NS old (or
+ * AUDIT_LINGER_MAX are queued), so that the events following it share
+ * the transaction.  Events somebody waits for are committed by the
+ * waiting thread itself (see emit()), which takes everything queued
+ * before them along.  While events come, the writer looks at the queue
+ * every AUDIT_LINGER_NS by itself, so a producer never pays a wake-up;
+ * after AUDIT_DOZE_NS without an event for it, it sleeps until the next
+ * one wakes it.
  */
 static void *
 writer_main(void *arg)
 {
 	struct audit *a = arg;
 	struct timespec ts;
+	int64_t now, active = now_ns(CLOCK_MONOTONIC);
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
-		while (a->qhead == NULL && !a->stopping) {
-			a->writer_idle = 1;
-			pthread_cond_wait(&a->cv_work, &a->mu);
+		now = now_ns(CLOCK_MONOTONIC);
+		if (a->qhead != NULL) {
+			active = now;
+			if (!a->stopping && a->nqueued < AUDIT_LINGER_MAX &&
+			    now < a->qfirst_ns + AUDIT_LINGER_NS) {
+				mono_ts(a->qfirst_ns + AUDIT_LINGER_NS, &ts);
+				pthread_cond_timedwait(&a->cv_work, &a->mu,
+				    &ts);
+				continue;
+			}
+			while (a->committing)
+				pthread_cond_wait(&a->cv_done, &a->mu);
+			if (a->qhead != NULL)
+				commit_queue(a);
+			continue;
 		}
-		a->writer_idle = 0;
-		if (a->qhead == NULL && !a->committing)
-			break; /* stopping, and everything is decided */
-		if (!a->stopping && a->nqueued < AUDIT_LINGER_MAX) {
-			deadline_after(&ts, AUDIT_LINGER_NS);
-			while (!a->stopping && a->qhead != NULL &&
-			    a->nqueued < AUDIT_LINGER_MAX &&
-			    pthread_cond_timedwait(&a->cv_work, &a->mu, &ts) !=
-			        ETIMEDOUT)
-				;
-		}
-		while (a->committing)
+		if (a->stopping) {
+			if (!a->committing)
+				break; /* everything is decided */
 			pthread_cond_wait(&a->cv_done, &a->mu);
-		if (a->qhead != NULL)
-			commit_queue(a);
+			continue;
+		}
+		if (now - active < AUDIT_DOZE_NS) {
+			mono_ts(now + AUDIT_LINGER_NS, &ts);
+			pthread_cond_timedwait(&a->cv_work, &a->mu, &ts);
+			continue;
+		}
+		a->writer_idle = 1;
+		pthread_cond_wait(&a->cv_work, &a->mu);
+		a->writer_idle = 0;
+		active = now_ns(CLOCK_MONOTONIC);
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
@@ -895,13 +909,15 @@ emit(struct audit *a, const struct audit_event *ev, int wait, uint64_t *seq)
 	}
 	if (a->qtail != NULL)
 		a->qtail->next = e;
-	else
+	else {
 		a->qhead = e;
+		a->qfirst_ns = now_ns(CLOCK_MONOTONIC);
+	}
 	a->qtail = e;
 	a->qbytes += e->size;
 	/* e may be freed by the committer from here on. */
 	if (!wait) {
-		/* wake the writer if it sleeps (not while it lingers) */
+		/* wake the writer if it sleeps (not while it looks) */
 		if (++a->nqueued == AUDIT_LINGER_MAX || a->writer_idle) {
 			a->writer_idle = 0;
 			pthread_cond_signal(&a->cv_work);

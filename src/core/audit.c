@@ -45,7 +45,7 @@
 #define LOG_EVERY        1000000000LL /* ns between two "commit failed" lines */
 #define AUDIT_LINGER_NS  1000000L     /* the writer lets a batch gather */
 #define AUDIT_LINGER_MAX 512          /* ... unless this many are queued */
-#define AUDIT_DOZE_NS    1000000000LL /* idle time before the writer sleeps */
+#define AUDIT_DOZE_NS    5000000LL /* no event for this long: the writer sleeps */
 
 /* ---- HMAC-SHA-256 ------------------------------------------------------- */
 
@@ -586,6 +586,7 @@ struct audit {
 	int committing;             /* mu: a thread is in commit_batch() */
 	int writer_idle;            /* mu: the writer waits for a first event */
 	int64_t qfirst_ns;          /* mu: when qhead was queued (monotonic) */
+	int64_t qlast_ns;           /* mu: when the last unwaited one was */
 	struct audit_stats st;      /* mu (queued computed on read) */
 };
 
@@ -766,23 +767,22 @@ mono_ts(int64_t ns, struct timespec *ts)
  * AUDIT_LINGER_MAX are queued), so that the events following it share
  * the transaction.  Events somebody waits for are committed by the
  * waiting thread itself (see emit()), which takes everything queued
- * before them along.  While events come, the writer looks at the queue
- * every AUDIT_LINGER_NS by itself, so a producer never pays a wake-up;
- * after AUDIT_DOZE_NS without an event for it, it sleeps until the next
- * one wakes it.
+ * before them along.  While unwaited events come (whoever commits them),
+ * the writer looks at the queue every AUDIT_LINGER_NS by itself, so a
+ * producer pays no wake-up; AUDIT_DOZE_NS after the last one it sleeps,
+ * until the next one wakes it.
  */
 static void *
 writer_main(void *arg)
 {
 	struct audit *a = arg;
 	struct timespec ts;
-	int64_t now, active = now_ns(CLOCK_MONOTONIC);
+	int64_t now;
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		now = now_ns(CLOCK_MONOTONIC);
 		if (a->qhead != NULL) {
-			active = now;
 			if (!a->stopping && a->nqueued < AUDIT_LINGER_MAX &&
 			    now < a->qfirst_ns + AUDIT_LINGER_NS) {
 				mono_ts(a->qfirst_ns + AUDIT_LINGER_NS, &ts);
@@ -802,7 +802,7 @@ writer_main(void *arg)
 			pthread_cond_wait(&a->cv_done, &a->mu);
 			continue;
 		}
-		if (now - active < AUDIT_DOZE_NS) {
+		if (now - a->qlast_ns < AUDIT_DOZE_NS) {
 			mono_ts(now + AUDIT_LINGER_NS, &ts);
 			pthread_cond_timedwait(&a->cv_work, &a->mu, &ts);
 			continue;
@@ -810,7 +810,6 @@ writer_main(void *arg)
 		a->writer_idle = 1;
 		pthread_cond_wait(&a->cv_work, &a->mu);
 		a->writer_idle = 0;
-		active = now_ns(CLOCK_MONOTONIC);
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
@@ -907,9 +906,9 @@ emit(struct audit *a, const struct audit_event *ev, int wait, uint64_t *seq)
 		free(e);
 		return SN_EIO;
 	}
-	if (a->qtail != NULL)
+	if (a->qtail != NULL) {
 		a->qtail->next = e;
-	else {
+	} else {
 		a->qhead = e;
 		a->qfirst_ns = now_ns(CLOCK_MONOTONIC);
 	}
@@ -917,6 +916,8 @@ emit(struct audit *a, const struct audit_event *ev, int wait, uint64_t *seq)
 	a->qbytes += e->size;
 	/* e may be freed by the committer from here on. */
 	if (!wait) {
+		a->qlast_ns =
+		    now_ns(CLOCK_MONOTONIC); /* the writer's business */
 		/* wake the writer if it sleeps (not while it looks) */
 		if (++a->nqueued == AUDIT_LINGER_MAX || a->writer_idle) {
 			a->writer_idle = 0;

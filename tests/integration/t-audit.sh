@@ -231,6 +231,27 @@ os.close(fd)
 EOF
 expect_event "fchmod after unlink n1/z: the event names n2/y, its other name" \
     "$OK_"' and e["op"] in ("setattr", "chmod") and e["path"] == "n2/y"'
+# more names than a view keeps (8): 20 links, 19 of the names removed
+python3 - "$A/n3" <<'EOF'
+import os, sys
+d = sys.argv[1]
+os.mkdir(d)
+base = os.path.join(d, "many")
+with open(base, "w") as f:
+    f.write("x\n")
+for i in range(1, 21):
+    os.link(base, "%s-%d" % (base, i))
+fd = os.open(base, os.O_RDONLY)
+os.unlink(base)
+for i in range(1, 19):
+    os.unlink("%s-%d" % (base, i))
+os.fchmod(fd, 0o604)
+os.close(fd)
+EOF
+expect_event "after 19 of its 21 names went, a change names one of the two left" \
+    "$OK_"' and e["op"] in ("setattr", "chmod") and e["path"] in ("n3/many-19", "n3/many-20")'
+expect_eq "... and no event names a removed one after its unlink" "" \
+    "$(q "$AL"' and e["op"] in ("setattr", "chmod") and re.match("n3/many(-([1-9]|1[0-8]))?$", e["path"])')"
 
 section "one open event per open"
 n0=$(count "$AL"' and e["op"] == "open" and e["path"] == "d/f2"')

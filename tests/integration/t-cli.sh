@@ -261,6 +261,8 @@ else
 fi
 nothing_left "serve with an unknown key" "$SN_TMP/v1"
 cat >"$SN_TMP/half.ini" <<EOF
+[server]
+state_dir = $SN_TMP/state-half
 [workspace "w"]
 root = $ROOT
 [view "a"]
@@ -280,6 +282,8 @@ else
 fi
 nothing_left "the other, valid view is not left mounted" "$SN_TMP/v1"
 cat >"$SN_TMP/inside.ini" <<EOF
+[server]
+state_dir = $SN_TMP/state-inside
 [workspace "w"]
 root = $ROOT
 [view "a"]

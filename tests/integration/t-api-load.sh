@@ -29,7 +29,9 @@ O=$(sn_free_port)
 STATE=$SN_TMP/state
 W=$SN_TMP/root
 mkdir -p "$W" "$SN_TMP/mnt"
-head -c 4096 /dev/urandom | base64 -w 76 | head -c 4096 >"$W/file"
+# 4096 bytes of text, without a pipe that a head(1) could cut short
+# (SIGPIPE under pipefail)
+head -c 3072 /dev/urandom | base64 -w 0 >"$W/file"
 cat >"$SN_TMP/sentinel.conf" <<EOF
 [server]
 state_dir = $STATE

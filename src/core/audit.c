@@ -887,6 +887,7 @@ emit(struct audit *a, const struct audit_event *ev, int wait, uint64_t *seq)
 {
 	struct waiter w = { 0, 0, 0 };
 	struct qent *e;
+	int64_t now;
 	int r;
 
 	if (seq != NULL)
@@ -906,18 +907,19 @@ emit(struct audit *a, const struct audit_event *ev, int wait, uint64_t *seq)
 		free(e);
 		return SN_EIO;
 	}
+	now = now_ns(CLOCK_MONOTONIC);
 	if (a->qtail != NULL) {
 		a->qtail->next = e;
 	} else {
 		a->qhead = e;
-		a->qfirst_ns = now_ns(CLOCK_MONOTONIC);
+		a->qfirst_ns = now;
 	}
 	a->qtail = e;
 	a->qbytes += e->size;
 	/* e may be freed by the committer from here on. */
 	if (!wait) {
 		a->qlast_ns =
-		    now_ns(CLOCK_MONOTONIC); /* the writer's business */
+		    now; /* the writer's business: see writer_main() */
 		/* wake the writer if it sleeps (not while it looks) */
 		if (++a->nqueued == AUDIT_LINGER_MAX || a->writer_idle) {
 			a->writer_idle = 0;

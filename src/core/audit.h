@@ -55,9 +55,9 @@
  * and otherwise waits for the running one (whose followers it then
  * commits in turn): a change costs its own transaction and no hand-over
  * to another thread, and concurrent changes share transactions.  A full
- * queue blocks producers (back-pressure); no event is dropped.  If a commit fails, every event of that batch is lost to the
- * trail: the writer logs it (an error line with the count and the first
- * event), emit(wait=1) returns SN_EIO (fail closed), and audit_ok()
+ * queue blocks producers (back-pressure); no event is dropped.  If a
+ * commit fails, every event of that batch is lost to the trail: the
+ * committer logs it (an error line with the count and the first event), emit(wait=1) returns SN_EIO (fail closed), and audit_ok()
  * returns SN_EIO until a later commit succeeds.  With fail_open, waiters
  * get 0 and the writer logs a warning instead.
  *

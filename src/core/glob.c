@@ -621,9 +621,8 @@ int
 glob_match(const struct glob *g, const char *relpath)
 {
 	uint64_t set[SET_WORDS];
-	int matched;
-
 	size_t len;
+	int matched;
 
 	if (g == NULL || relpath == NULL)
 		return 0;

@@ -57,6 +57,8 @@
 #ifndef SN_LOCK_H
 #define SN_LOCK_H
 
+#include <sys/stat.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +89,18 @@ struct lock_table;
 struct lock_file {
 	uint64_t dev, ino;
 };
+
+/* The identity leases cover: buf filled for a regular file (mode), else
+ * NULL (a directory or a symlink is never leased). */
+static inline const struct lock_file *
+lock_file_id(dev_t dev, ino_t ino, mode_t mode, struct lock_file *buf)
+{
+	if (!S_ISREG(mode))
+		return NULL;
+	buf->dev = (uint64_t)dev;
+	buf->ino = (uint64_t)ino;
+	return buf;
+}
 
 /*
  * A table whose explicit locks persist in the workspace database at

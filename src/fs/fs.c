@@ -266,21 +266,18 @@ lock_busy(struct sn_fs *fs, const char *path, const struct lock_file *f,
 	return 0;
 }
 
-/* The identity of a regular file, which its write leases cover. */
-static const struct lock_file *
-file_id(dev_t dev, ino_t ino, mode_t mode, struct lock_file *buf)
-{
-	if (!S_ISREG(mode))
-		return NULL;
-	buf->dev = (uint64_t)dev;
-	buf->ino = (uint64_t)ino;
-	return buf;
-}
-
+/* The identity of in for the lock table (see lock_file_id()). */
 static const struct lock_file *
 inode_file(const struct inode *in, struct lock_file *buf)
 {
-	return in != NULL ? file_id(in->dev, in->ino, in->type, buf) : NULL;
+	return in != NULL ? lock_file_id(in->dev, in->ino, in->type, buf) :
+	                    NULL;
+}
+
+static const struct lock_file *
+stat_file(const struct stat *st, struct lock_file *buf)
+{
+	return lock_file_id(st->st_dev, st->st_ino, st->st_mode, buf);
 }
 
 /*
@@ -445,8 +442,8 @@ report_bytes(struct sn_fs *fs, struct fh *h, int wait)
 
 	long long n = __atomic_exchange_n(&h->bytes, 0, __ATOMIC_RELAXED);
 
-	if (n == 0)
-		return;
+	if (n == 0 || fs->ws->audit == NULL)
+		return; /* no path to compute for a view without a trail */
 	if (path_of(fs, h->in, path, sizeof(path)) < 0)
 		path[0] = '\0';
 	(void)record(fs, "write", path, NULL, AUDIT_RES_OK, 0, NULL, n, 0,
@@ -1101,7 +1098,7 @@ remove_entry(fuse_req_t req, fuse_ino_t pino, const char *name, int flags)
 	/* the file losing a name: a lease on it under another name counts */
 	have = stat_at(fs, pfd, name, 0, &st) == 0;
 	r = allow_change(fs, op, path, flags != 0,
-	    have ? file_id(st.st_dev, st.st_ino, st.st_mode, &lf) : NULL);
+	    have ? stat_file(&st, &lf) : NULL);
 	if (r < 0) {
 		inode_put_fd(fs->itab, parent);
 		goto out;
@@ -1207,12 +1204,10 @@ op_rename(fuse_req_t req, fuse_ino_t pino, const char *name, fuse_ino_t npino,
 		    POLICY_OP_RENAME_TO);
 	if (r == 0)
 		r = allow_change(fs, POLICY_OP_RENAME_FROM, from, sdir,
-		    sok ? file_id(sst.st_dev, sst.st_ino, sst.st_mode, &sf) :
-		          NULL);
+		    sok ? stat_file(&sst, &sf) : NULL);
 	if (r == 0)
 		r = allow_change(fs, POLICY_OP_RENAME_TO, to, tdir || sdir,
-		    tok ? file_id(tst.st_dev, tst.st_ino, tst.st_mode, &tf) :
-		          NULL);
+		    tok ? stat_file(&tst, &tf) : NULL);
 	if (r < 0) {
 		inode_put_fd(fs->itab, nparent);
 		inode_put_fd(fs->itab, parent);
@@ -1779,8 +1774,7 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (r == 0 && h->written)
 		changed_inode(fs, h->in, FILE_WAIT_MS);
 	/* What fsync() made durable has its event committed too. */
-	if (r == 0 && fs->ws->audit != NULL &&
-	    __atomic_load_n(&h->bytes, __ATOMIC_RELAXED) != 0)
+	if (r == 0)
 		report_bytes(fs, h, 1);
 	fuse_reply_err(req, r);
 }

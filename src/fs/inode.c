@@ -445,6 +445,15 @@ set_name(struct inode *in, struct inode *parent, char *name)
 	return old;
 }
 
+/* Is (parent, name) the name recorded for in?  Shard mutex held. */
+static int
+is_recorded(const struct inode *in, const struct inode *parent,
+    const char *name)
+{
+	return in->parent == parent && in->name != NULL &&
+	    strcmp(in->name, name) == 0;
+}
+
 /*
  * Take (parent, name) off in's other names, if it is one; its parent
  * reference goes to *drop.  Names lock (write) and shard mutex held.
@@ -584,8 +593,7 @@ inode_lookup(struct inode_table *t, struct inode *parent, const char *name,
 	if (in->parent == NULL) {
 		oldparent = set_name(in, parent, nm);
 		nm = NULL;
-	} else if (in->parent != parent || in->name == NULL ||
-	    strcmp(in->name, nm) != 0) {
+	} else if (!is_recorded(in, parent, nm)) {
 		/*
 		 * known under another name: this one is recorded now (under
 		 * the names lock); a file with other links keeps the old one
@@ -800,9 +808,7 @@ inode_moved(struct inode_table *t, struct inode *in, struct inode *oldparent,
 	pthread_mutex_lock(&s->m);
 	/* the old name is gone: if it was not the recorded one, the
 	 * recorded one still names the file, and stays among its others */
-	was = oldparent == NULL ||
-	    (in->parent == oldparent && in->name != NULL &&
-	        strcmp(in->name, oldname) == 0);
+	was = oldparent == NULL || is_recorded(in, oldparent, oldname);
 	if (!was)
 		alt_remove(in, oldparent, oldname, &drop[2]);
 	name_push(in, parent, nm, !was, drop);
@@ -858,8 +864,7 @@ inode_name_gone(struct inode_table *t, struct inode *in, struct inode *parent,
 	s = shard_of(t, in);
 	pthread_rwlock_wrlock(&t->names);
 	pthread_mutex_lock(&s->m);
-	recorded = in->parent == parent && in->name != NULL &&
-	    strcmp(in->name, name) == 0;
+	recorded = is_recorded(in, parent, name);
 	if (!recorded) {
 		alt_remove(in, parent, name, &drop[0]);
 	} else if ((a = in->alt) != NULL) {
@@ -877,8 +882,7 @@ inode_name_gone(struct inode_table *t, struct inode *in, struct inode *parent,
 		ref_get(t, parent);
 		pthread_rwlock_wrlock(&t->names);
 		pthread_mutex_lock(&s->m);
-		if (in->parent == parent && in->name != NULL &&
-		    strcmp(in->name, name) == 0) {
+		if (is_recorded(in, parent, name)) {
 			drop[1] = set_name(in, parent, other);
 			other = NULL;
 		} else {

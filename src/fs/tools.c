@@ -230,15 +230,13 @@ busy(struct tc *t, const char *path, const struct lock_info *li)
 	    li->lease ? "being written" : "locked", li->holder);
 }
 
-/* The identity of the regular file st (NULL: none), for the lock table. */
+/* The identity of the file st (NULL: none), for the lock table. */
 static const struct lock_file *
 st_file(const struct stat *st, struct lock_file *buf)
 {
-	if (st == NULL || !S_ISREG(st->st_mode))
-		return NULL;
-	buf->dev = (uint64_t)st->st_dev;
-	buf->ino = (uint64_t)st->st_ino;
-	return buf;
+	return st != NULL ?
+	    lock_file_id(st->st_dev, st->st_ino, st->st_mode, buf) :
+	    NULL;
 }
 
 /*

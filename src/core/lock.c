@@ -211,57 +211,48 @@ nodes_grow(struct lock_table *t, size_t need)
 	return 0;
 }
 
-/* Make room for need locks in the id hash. */
-static int
-ids_grow(struct lock_table *t, size_t need)
+/* A lock's chain link and bucket in the id hash, or (by_file) in the
+ * file hash. */
+static struct lk **
+lk_link(struct lk *l, int by_file)
 {
-	struct lk **nt, *l, *next;
-	size_t ncap, i, b;
-
-	if (need <= t->ids_cap)
-		return 0;
-	ncap = t->ids_cap != 0 ? t->ids_cap * 2 : HASH_MIN;
-	nt = calloc(ncap, sizeof(*nt));
-	if (nt == NULL)
-		return SN_ENOMEM;
-	for (i = 0; i < t->ids_cap; i++) {
-		for (l = t->ids[i]; l != NULL; l = next) {
-			next = l->id_next;
-			b = id_bucket(l->id, ncap);
-			l->id_next = nt[b];
-			nt[b] = l;
-		}
-	}
-	free(t->ids);
-	t->ids = nt;
-	t->ids_cap = ncap;
-	return 0;
+	return by_file ? &l->f_next : &l->id_next;
 }
 
-/* Make room for need leases in the file hash. */
-static int
-files_grow(struct lock_table *t, size_t need)
+static size_t
+lk_bucket(const struct lk *l, int by_file, size_t cap)
 {
+	return by_file ? file_bucket(l->fdev, l->fino, cap) :
+	                 id_bucket(l->id, cap);
+}
+
+/* Make room for need locks in the id hash, or (by_file) need leases in
+ * the file hash. */
+static int
+lks_grow(struct lock_table *t, int by_file, size_t need)
+{
+	struct lk ***tab = by_file ? &t->files : &t->ids;
+	size_t *cap = by_file ? &t->files_cap : &t->ids_cap;
 	struct lk **nt, *l, *next;
 	size_t ncap, i, b;
 
-	if (need <= t->files_cap)
+	if (need <= *cap)
 		return 0;
-	ncap = t->files_cap != 0 ? t->files_cap * 2 : HASH_MIN;
+	ncap = *cap != 0 ? *cap * 2 : HASH_MIN;
 	nt = calloc(ncap, sizeof(*nt));
 	if (nt == NULL)
 		return SN_ENOMEM;
-	for (i = 0; i < t->files_cap; i++) {
-		for (l = t->files[i]; l != NULL; l = next) {
-			next = l->f_next;
-			b = file_bucket(l->fdev, l->fino, ncap);
-			l->f_next = nt[b];
+	for (i = 0; i < *cap; i++) {
+		for (l = (*tab)[i]; l != NULL; l = next) {
+			next = *lk_link(l, by_file);
+			b = lk_bucket(l, by_file, ncap);
+			*lk_link(l, by_file) = nt[b];
 			nt[b] = l;
 		}
 	}
-	free(t->files);
-	t->files = nt;
-	t->files_cap = ncap;
+	free(*tab);
+	*tab = nt;
+	*cap = ncap;
 	return 0;
 }
 
@@ -370,8 +361,8 @@ attach(struct lock_table *t, struct lk *l, struct node *n)
 {
 	size_t b;
 
-	if (ids_grow(t, t->nlocks + 1) < 0 ||
-	    (l->has_file && files_grow(t, t->nfiles + 1) < 0))
+	if (lks_grow(t, 0, t->nlocks + 1) < 0 ||
+	    (l->has_file && lks_grow(t, 1, t->nfiles + 1) < 0))
 		return SN_ENOMEM;
 	b = id_bucket(l->id, t->ids_cap);
 	l->id_next = t->ids[b];
